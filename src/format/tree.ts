@@ -11,9 +11,10 @@ export class TimeValue {
 
 /**
  * A leaf value. `bigint` is a SOPS `int` and `number` is a SOPS `float`: keeping them distinct is
- * what lets an integral float (`3.0`) come back as a float.
+ * what lets an integral float (`3.0`) come back as a float. `Uint8Array` is raw bytes (the content
+ * of a binary file, or a SOPS `bytes` value), which need not be valid UTF-8.
  */
-export type ScalarValue = string | bigint | number | boolean | null | TimeValue;
+export type ScalarValue = string | bigint | number | boolean | null | TimeValue | Uint8Array;
 
 /** Plain data: maps keep key order (a JS object would move integer-like keys first). */
 export type PlainValue = ScalarValue | PlainMap | PlainValue[];

@@ -98,7 +98,7 @@ export function parseAgeHeader(file: Uint8Array): AgeHeader {
     const line = readLine();
     if (line.startsWith('--- ')) {
       const mac = decodeRawBase64(line.slice(4));
-      if (!mac || mac.length !== 32) throw malformed('bad header MAC encoding');
+      if (mac?.length !== 32) throw malformed('bad header MAC encoding');
       return {
         stanzas,
         headerNoMac: file.subarray(0, lineStart + 3),

@@ -83,7 +83,7 @@ export class AgeIdentity {
   unwrapX25519Stanza(stanza: Stanza): Uint8Array | undefined {
     if (!this.#privateKey || !this.#publicKey) return undefined;
     const share = stanza.args.length === 2 ? decodeRawBase64(stanza.args[1]!) : undefined;
-    if (!share || share.length !== 32 || stanza.body.length !== 32) {
+    if (share?.length !== 32 || stanza.body.length !== 32) {
       throw new CofferError('DATA_KEY_INVALID', 'wrapped data key has a malformed X25519 stanza');
     }
     const secret = x25519SharedSecret(this.#privateKey, share);

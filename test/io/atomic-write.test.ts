@@ -1,0 +1,121 @@
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, lstat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CofferError } from '../../src/errors.js';
+import { readExistingFile, readFileIfExists, writeFileAtomic } from '../../src/io/atomic-write.js';
+import { bundleHarness, type Harness, runProcess } from './harness.js';
+
+let dir: string;
+let harness: Harness;
+
+beforeAll(async () => {
+  harness = await bundleHarness();
+});
+afterAll(async () => {
+  await harness.dispose();
+});
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'coffer-atomic-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function caught(promise: Promise<unknown>): Promise<CofferError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(CofferError);
+    return error as CofferError;
+  }
+  throw new Error('expected a CofferError');
+}
+
+describe('writeFileAtomic', () => {
+  it('creates a new file with mode 0644 by default, or the mode asked for', async () => {
+    await writeFileAtomic(join(dir, 'secrets.yaml'), 'a: 1\n');
+    await writeFileAtomic(join(dir, 'keys.txt'), new Uint8Array([1, 2, 3]), { mode: 0o600 });
+    expect(await readFile(join(dir, 'secrets.yaml'), 'utf8')).toBe('a: 1\n');
+    expect([...(await readFile(join(dir, 'keys.txt')))]).toEqual([1, 2, 3]);
+    expect((await stat(join(dir, 'secrets.yaml'))).mode & 0o777).toBe(0o644);
+    expect((await stat(join(dir, 'keys.txt'))).mode & 0o777).toBe(0o600);
+    expect((await readdir(dir)).sort()).toEqual(['keys.txt', 'secrets.yaml']);
+  });
+
+  it('keeps the mode of an existing file and ignores options.mode for it', async () => {
+    const file = join(dir, 'secrets.yaml');
+    await writeFile(file, 'old\n');
+    await chmod(file, 0o640);
+    await writeFileAtomic(file, 'new\n', { mode: 0o600 });
+    expect(await readFile(file, 'utf8')).toBe('new\n');
+    expect((await stat(file)).mode & 0o7777).toBe(0o640);
+  });
+
+  it('keeps the owner of an existing file when run as root', async () => {
+    if (process.getuid?.() !== 0) return; // owner preservation is a root-only promise
+    const file = join(dir, 'secrets.yaml');
+    await writeFile(file, 'old\n');
+    await chown(file, 4321, 4322);
+    await writeFileAtomic(file, 'new\n');
+    const info = await stat(file);
+    expect([info.uid, info.gid]).toEqual([4321, 4322]);
+  });
+
+  it('replaces the file a symlink points to and keeps the symlink', async () => {
+    const real = join(dir, 'real.yaml');
+    const link = join(dir, 'link.yaml');
+    await writeFile(real, 'old\n');
+    await symlink(real, link);
+    await writeFileAtomic(link, 'new\n');
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    expect(await readFile(real, 'utf8')).toBe('new\n');
+  });
+
+  it('fails with WRITE_FAILED when the directory does not exist', async () => {
+    const error = await caught(writeFileAtomic(join(dir, 'missing', 'secrets.yaml'), 'password: hunter2\n'));
+    expect(error.code).toBe('WRITE_FAILED');
+    expect(error.message).toContain('ENOENT');
+    expect(error.message).not.toContain('hunter2');
+  });
+
+  it('leaves a directory in the way untouched and removes its temp file', async () => {
+    const target = join(dir, 'secrets.yaml');
+    await mkdir(target);
+    await writeFile(join(target, 'inside'), 'keep');
+    const error = await caught(writeFileAtomic(target, 'password: hunter2\n'));
+    expect(error.code).toBe('WRITE_FAILED');
+    expect(error.message).not.toContain('hunter2');
+    expect(await readFile(join(target, 'inside'), 'utf8')).toBe('keep');
+    expect(await readdir(dir)).toEqual(['secrets.yaml']);
+  });
+
+  it('leaves the target untouched and no temp file when the write fails half-way (EFBIG)', async () => {
+    const target = join(dir, 'secrets.yaml');
+    const source = join(dir, 'big.source');
+    await writeFile(target, 'old content\n');
+    await chmod(target, 0o640);
+    await writeFile(source, 'x'.repeat(2 * 1024 * 1024));
+    // `ulimit -f` caps file size for the child only; node ignores SIGXFSZ so write() returns EFBIG.
+    const run = await runProcess('/bin/sh', ['-c', 'ulimit -f 64 && exec "$0" "$@"', process.execPath, harness.script, 'write', target, source]);
+    expect(run.stdout.trim()).toBe('WRITE_FAILED');
+    expect(await readFile(target, 'utf8')).toBe('old content\n');
+    expect((await stat(target)).mode & 0o777).toBe(0o640);
+    expect((await readdir(dir)).sort()).toEqual(['big.source', 'secrets.yaml']);
+  });
+});
+
+describe('reading', () => {
+  it('readFileIfExists returns the bytes or undefined for a missing file', async () => {
+    await writeFile(join(dir, 'a'), 'content');
+    expect((await readFileIfExists(join(dir, 'a')))?.toString()).toBe('content');
+    expect(await readFileIfExists(join(dir, 'b'))).toBeUndefined();
+  });
+
+  it('reports FILE_UNREADABLE for a directory and FILE_NOT_FOUND for a required missing file', async () => {
+    expect((await caught(readFileIfExists(dir))).code).toBe('FILE_UNREADABLE');
+    const missing = await caught(readExistingFile(join(dir, 'nope.yaml')));
+    expect(missing.code).toBe('FILE_NOT_FOUND');
+    expect(missing.message).toContain('nope.yaml');
+  });
+});

@@ -239,11 +239,12 @@ export interface UnwrapOptions {
  * or was modified (bad header MAC, payload authentication failure).
  */
 export async function unwrapWithAgeIdentities(
-  armored: string,
+  armored: string | Uint8Array,
   identities: readonly AgeIdentity[],
   options: UnwrapOptions = {},
 ): Promise<Uint8Array | undefined> {
-  const file = dearmorAgeFile(armored);
+  // a Uint8Array is a binary (unarmored) age file, e.g. a passphrase-protected key file
+  const file = typeof armored === 'string' ? dearmorAgeFile(armored) : armored;
   const header = parseAgeHeader(file);
   const scrypt = header.stanzas.some((stanza) => stanza.args[0] === 'scrypt');
   if (scrypt && header.stanzas.length !== 1) {

@@ -1,0 +1,170 @@
+// `coffer keygen`, `coffer updatekeys` and `coffer rotate`.
+import { open } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { CofferError } from '../../errors.js';
+import { listRecipients, recipientPlanOf } from '../../file/key-ring.js';
+import { openFile, rotateDataKey, updateRecipients } from '../../file/secrets-file.js';
+import { generateAgeIdentity } from '../../keys/age.js';
+import { type CliContext, writeJson } from '../context.js';
+import { absolutePath, modifyFile } from '../file-access.js';
+import { createKeyRing, resolveRecipientPlan } from '../key-setup.js';
+import { addIdentityOptions, addOutputOptions, addRecipientOptions, type KeyOptions, type RecipientOptions } from '../options.js';
+
+interface KeygenOptions {
+  output?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+interface UpdateKeysOptions extends KeyOptions, RecipientOptions {
+  inputType?: string;
+  dryRun?: boolean;
+  yes?: boolean;
+}
+
+interface RotateOptions extends KeyOptions {
+  inputType?: string;
+  addAge?: string[];
+  rmAge?: string[];
+}
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
+/** Creates a key file exclusively with mode 0600: never overwrites an existing key. */
+async function writeNewKeyFile(path: string, content: string): Promise<void> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, 'wx', 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new CofferError('KEY_FILE_EXISTS', `${path} already exists; refusing to overwrite a key file`, {
+        hints: ['choose another path with -o, or remove the old key only if nothing is encrypted for it'],
+        data: { file: path },
+      });
+    }
+    throw new CofferError('WRITE_FAILED', `cannot create ${path}: ${(error as NodeJS.ErrnoException).code ?? 'unknown error'}`, { cause: error });
+  }
+  try {
+    await handle.writeFile(content);
+    await handle.chmod(0o600);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function localTimestamp(date: Date): string {
+  const offset = -date.getTimezoneOffset();
+  const pad = (n: number) => String(Math.floor(Math.abs(n))).padStart(2, '0');
+  const local = new Date(date.getTime() + offset * 60_000).toISOString().slice(0, 19);
+  return `${local}${offset >= 0 ? '+' : '-'}${pad(offset / 60)}:${pad(offset % 60)}`;
+}
+
+export function registerKeyCommands(program: Command, context: CliContext): void {
+  program
+    .command('keygen')
+    .description('generate an age X25519 identity (age-keygen compatible)')
+    .option('-o, --output <file>', 'write the key file here (created 0600; never overwritten)')
+    .option('--json', 'print {"publicKey", "file"} as JSON (the secret key only goes to the file)')
+    .option('-q, --quiet', 'do not print the public key on stderr')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  coffer keygen -o ~/.config/sops/age/keys.txt
+  coffer keygen > key.txt                 # like age-keygen (mind the file mode)`,
+    )
+    .action(async (options: KeygenOptions) => {
+      const { identity, recipient } = await generateAgeIdentity();
+      const content = `# created: ${localTimestamp(new Date())}\n# public key: ${recipient}\n${identity}\n`;
+      if (options.output === undefined) {
+        if (options.json) {
+          throw new CofferError('USAGE', '--json needs -o FILE (the secret key is never printed as JSON)', { hints: ['coffer keygen -o key.txt --json'] });
+        }
+        if (!context.stdout.isTTY && !options.quiet) context.stderr.write(`Public key: ${recipient}\n`);
+        context.stdout.write(content);
+        return;
+      }
+      await writeNewKeyFile(absolutePath(context, options.output), content);
+      if (options.json) writeJson(context, { publicKey: recipient, file: options.output });
+      else if (!options.quiet) context.stderr.write(`Public key: ${recipient}\n`);
+    });
+
+  const updatekeys = program
+    .command('updatekeys')
+    .description('re-wrap the same data key for the recipients of .sops.yaml (or --age); values, lastmodified and MAC untouched')
+    .argument('<files...>', 'encrypted files')
+    .option('--dry-run', 'show the changes without writing')
+    .option('-y, --yes', 'accepted for sops compatibility (coffer never asks)')
+    .option('--input-type <store>', 'store of the files (default: from the extension)');
+  addRecipientOptions(updatekeys);
+  addIdentityOptions(updatekeys);
+  addOutputOptions(updatekeys);
+  updatekeys
+    .addHelpText('after', '\nExamples:\n  coffer updatekeys secrets/*.yaml\n  coffer updatekeys --dry-run --json secrets/prod.yaml')
+    .action(async (files: string[], options: UpdateKeysOptions) => {
+      const keys = await createKeyRing(context, options);
+      const results = [];
+      for (const file of files) {
+        const plan = await resolveRecipientPlan(context, file, options);
+        let added: string[] = [];
+        let removed: string[] = [];
+        const changed = await modifyFile(context, file, options.inputType, async (source) => {
+          const opened = await openFile(source, keys);
+          const before = new Set(listRecipients(recipientPlanOf(opened.metadata)));
+          const after = new Set(listRecipients(plan));
+          added = [...after].filter((recipient) => !before.has(recipient));
+          removed = [...before].filter((recipient) => !after.has(recipient));
+          const updated = await updateRecipients(opened, keys, plan);
+          return options.dryRun ? undefined : updated;
+        });
+        results.push({ file, changed: changed || (options.dryRun === true && (added.length > 0 || removed.length > 0)), added, removed });
+        if (!options.json && !options.quiet) {
+          const summary = added.length || removed.length ? `+${added.length} -${removed.length} recipients` : 'recipients already up to date';
+          context.stderr.write(`${options.dryRun ? '[dry run] ' : ''}${file}: ${summary}\n`);
+          for (const recipient of added) context.stderr.write(`  + ${recipient}\n`);
+          for (const recipient of removed) context.stderr.write(`  - ${recipient}\n`);
+        }
+      }
+      if (options.json) writeJson(context, { dryRun: options.dryRun ?? false, files: results });
+    });
+
+  const rotate = program
+    .command('rotate')
+    .description('generate a new data key and re-encrypt every value (after someone lost access)')
+    .argument('<files...>', 'encrypted files')
+    .option('--add-age <recipients>', 'also wrap for these age recipients (comma-separated, repeatable)', collect)
+    .option('--rm-age <recipients>', 'stop wrapping for these age recipients (comma-separated, repeatable)', collect)
+    .option('--input-type <store>', 'store of the files (default: from the extension)');
+  addIdentityOptions(rotate);
+  addOutputOptions(rotate);
+  rotate
+    .addHelpText(
+      'after',
+      `
+A new data key means every encrypted value changes in the diff; the plaintext values stay the same.
+Values the removed person could read must still be changed at their source.
+
+Examples:
+  coffer rotate secrets/prod.yaml
+  coffer rotate --rm-age age1old... secrets/*.yaml`,
+    )
+    .action(async (files: string[], options: RotateOptions) => {
+      const keys = await createKeyRing(context, options);
+      const split = (lists: string[] | undefined) => (lists ?? []).flatMap((list) => list.split(',')).map((r) => r.trim()).filter(Boolean);
+      const adding = split(options.addAge);
+      const removing = new Set(split(options.rmAge));
+      for (const file of files) {
+        await modifyFile(context, file, options.inputType, async (source) => {
+          const opened = await openFile(source, keys);
+          const plan = recipientPlanOf(opened.metadata);
+          const [first] = plan.groups;
+          if (first && adding.length > 0) first.age = [...new Set([...first.age, ...adding])];
+          for (const group of plan.groups) group.age = group.age.filter((recipient) => !removing.has(recipient));
+          return rotateDataKey(opened, keys, plan);
+        });
+        if (!options.json && !options.quiet) context.stderr.write(`rotated the data key of ${file}\n`);
+      }
+      if (options.json) writeJson(context, { rotated: files });
+    });
+}

@@ -1,0 +1,93 @@
+// The `coffer` command line: commander wiring, and the one place errors become exit codes.
+import { Command, CommanderError } from 'commander';
+import { CofferError, ExitCode, isCofferError } from '../errors.js';
+import { registerEditCommand } from './commands/edit.js';
+import { registerEncryptCommands } from './commands/encrypt.js';
+import { registerExecCommands } from './commands/exec.js';
+import { registerKeyCommands } from './commands/keys.js';
+import { registerValueCommands } from './commands/values.js';
+import { type CliContext, nodeCliContext } from './context.js';
+
+export const VERSION = '0.1.0';
+
+const EXIT_CODE_HELP = `
+Exit codes:
+  0  success
+  1  the operation failed (missing file, no matching key, lock timeout...)
+  2  usage or configuration error
+  3  integrity problem: MAC mismatch, tampered or malformed value, plaintext where ciphertext belongs
+
+Environment:
+  SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD   age identities (as sops reads them)
+  SOPS_AGE_RECIPIENTS                                 recipients for encrypt (comma-separated)
+  SOPS_CONFIG                                         path of .sops.yaml (default: searched upward)`;
+
+export function buildProgram(context: CliContext): Command {
+  const program = new Command('coffer')
+    .description('git-backed, SOPS-compatible encrypted secrets: values encrypted, keys in clear')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', EXIT_CODE_HELP)
+    .configureOutput({
+      writeOut: (text) => context.stdout.write(text),
+      writeErr: (text) => context.stderr.write(text),
+    })
+    .exitOverride();
+  registerKeyCommands(program, context);
+  registerEncryptCommands(program, context);
+  registerValueCommands(program, context);
+  registerEditCommand(program, context);
+  registerExecCommands(program, context);
+  for (const command of program.commands) {
+    command.exitOverride().configureOutput({
+      writeOut: (text) => context.stdout.write(text),
+      writeErr: (text) => context.stderr.write(text),
+    });
+  }
+  return program;
+}
+
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/** Prints an error the way every command does, and returns its exit code. */
+export function reportError(context: CliContext, error: unknown, json: boolean): number {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
+    return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+  }
+  const cofferError = isCofferError(error)
+    ? error
+    : new CofferError('INTERNAL', `unexpected error (this is a bug in coffer, please report it): ${(error as Error)?.message ?? String(error)}`, {
+        cause: error,
+      });
+  if (json) {
+    context.stderr.write(`${JSON.stringify({ error: cofferError.toJSON() })}\n`);
+  } else {
+    context.stderr.write(`coffer: error: ${cofferError.message}\n`);
+    for (const hint of cofferError.hints) context.stderr.write(`  hint: ${hint}\n`);
+    if (cofferError.code === 'INTERNAL' && context.env.COFFER_DEBUG && error instanceof Error) context.stderr.write(`${error.stack}\n`);
+  }
+  return cofferError.exitCode;
+}
+
+/** Runs the CLI with an injected context; never calls process.exit. */
+export async function runCli(argv: readonly string[], context: CliContext = nodeCliContext()): Promise<number> {
+  const program = buildProgram(context);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return Number(program.getOptionValue('__exitCode') ?? ExitCode.ok);
+  } catch (error) {
+    if (error instanceof ExitSignal) return error.exitCode;
+    return reportError(context, error, wantsJson(argv));
+  }
+}
+
+/** Thrown by a command to end with a given exit code without an error message (exec's child status). */
+export class ExitSignal extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}

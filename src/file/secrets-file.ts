@@ -154,6 +154,13 @@ export async function encryptDocument(plain: StoreDocument, file: string, keys: 
 
 /** A new data key for the same (or a new) recipient set: every value re-encrypted with fresh IVs. */
 export async function rotateDataKey(opened: OpenedFile, keys: KeyRing, plan: RecipientPlan = recipientPlanOf(opened.metadata), now = new Date()): Promise<string> {
+  const foreign = plan.groups.flatMap((group) => [...(group.preserved?.keys() ?? [])]);
+  if (foreign.length > 0) {
+    // Their entries wrap the old data key; keeping them would leave a key that unwraps nothing useful.
+    throw new CofferError('UNSUPPORTED_KEY_SOURCE', `${opened.file}: cannot rotate: the data key is also wrapped for ${[...new Set(foreign)].join(', ')}, which coffer cannot wrap for`, {
+      hints: ['rotate this file with sops, or move its recipients to age keys first'],
+    });
+  }
   const dataKey = generateDataKey();
   const wrapped = await keys.wrapDataKey(dataKey, plan);
   const metadata: Metadata = { ...opened.metadata, keyGroups: wrapped.keyGroups, shamirThreshold: wrapped.shamirThreshold };

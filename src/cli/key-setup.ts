@@ -1,0 +1,110 @@
+// Binds the CLI's options and environment to the key layer: which identities unwrap, which
+// recipients and rules a new file gets.
+import { CofferError } from '../errors.js';
+import type { EncryptOptions } from '../file/secrets-file.js';
+import type { KeyRing, RecipientPlan, WrappedDataKey } from '../file/key-ring.js';
+import type { RawKeyGroup } from '../format/metadata.js';
+import { type SelectionRule, type SelectionRuleKind, selectionRuleFrom } from '../format/selection.js';
+import { type DiscoveredIdentities, discoverAgeIdentities, nodeKeySources } from '../keys/identities.js';
+import { keyGroupFromMaps, keyGroupToMaps, unwrapDataKey, wrapDataKey } from '../keys/key-groups.js';
+import { findSopsConfig, loadSopsConfig, resolveRecipients } from '../policy/sops-config.js';
+import { absolutePath } from './file-access.js';
+import type { CliContext } from './context.js';
+import type { KeyOptions, RecipientOptions } from './options.js';
+
+/** A key ring over the identities of the options and environment, discovered on first use. */
+export function createKeyRing(context: CliContext, options: KeyOptions): Promise<KeyRing> {
+  let discovered: Promise<DiscoveredIdentities> | undefined;
+  const discover = () => {
+    discovered ??= discoverAgeIdentities(
+      { ...nodeKeySources(), env: context.env },
+      { identityFiles: (options.identity ?? []).map((file) => absolutePath(context, file)) },
+    );
+    return discovered;
+  };
+  return Promise.resolve({
+    async unwrapDataKey(metadata, file) {
+      const groups = metadata.keyGroups.map((group) => keyGroupFromMaps(group, file));
+      const { identities, tried, identitiesForRecipient } = await discover();
+      return unwrapDataKey(groups, metadata.shamirThreshold, identities, {
+        file,
+        tried,
+        ...(identitiesForRecipient ? { identitiesForRecipient } : {}),
+      });
+    },
+    async wrapDataKey(dataKey, plan): Promise<WrappedDataKey> {
+      const groups = await wrapDataKey(dataKey, plan.groups, plan.shamirThreshold);
+      return {
+        keyGroups: groups.map((group) => keyGroupToMaps(group) as unknown as RawKeyGroup),
+        shamirThreshold: groups.length > 1 ? plan.shamirThreshold || groups.length : 0,
+      };
+    },
+  });
+}
+
+const RULE_OPTIONS: [keyof RecipientOptions, SelectionRuleKind][] = [
+  ['encryptedRegex', 'encrypted_regex'],
+  ['unencryptedRegex', 'unencrypted_regex'],
+  ['encryptedSuffix', 'encrypted_suffix'],
+  ['unencryptedSuffix', 'unencrypted_suffix'],
+  ['encryptedCommentRegex', 'encrypted_comment_regex'],
+  ['unencryptedCommentRegex', 'unencrypted_comment_regex'],
+];
+
+function selectionRuleFromOptions(options: RecipientOptions): SelectionRule | undefined {
+  const entries: Partial<Record<SelectionRuleKind, unknown>> = {};
+  for (const [option, kind] of RULE_OPTIONS) entries[kind] = options[option];
+  try {
+    return selectionRuleFrom(entries, 'command line');
+  } catch (error) {
+    if (error instanceof CofferError) throw new CofferError('USAGE', error.message.replace('command line: ', ''), { hints: error.hints });
+    throw error;
+  }
+}
+
+function thresholdOption(options: RecipientOptions): number | undefined {
+  if (options.shamirSecretSharingThreshold === undefined) return undefined;
+  const threshold = Number(options.shamirSecretSharingThreshold);
+  if (!Number.isInteger(threshold) || threshold < 1 || threshold > 255) {
+    throw new CofferError('USAGE', '--shamir-secret-sharing-threshold must be a whole number from 1 to 255');
+  }
+  return threshold;
+}
+
+/** Recipients, rule and MAC mode for a new file, with SOPS's precedence (flags, env, .sops.yaml). */
+export async function resolveEncryptionSettings(context: CliContext, file: string, options: RecipientOptions & KeyOptions): Promise<EncryptOptions> {
+  const configPath = await findSopsConfig(context.cwd, {
+    ...(options.config ? { configPath: options.config } : {}),
+    env: context.env,
+    onWarning: (message) => context.stderr.write(`coffer: warning: ${message}\n`),
+  });
+  const config = configPath ? await loadSopsConfig(configPath) : undefined;
+  const target = options.filenameOverride ?? (file === '-' ? 'stdin' : file);
+  const resolved = resolveRecipients({
+    flags: { ...(options.age ? { age: options.age } : {}), ...(options.pgp ? { pgp: options.pgp } : {}) },
+    env: context.env,
+    filePath: absolutePath(context, target),
+    cwd: context.cwd,
+    ...(config ? { config } : {}),
+  });
+  const selectionRule = selectionRuleFromOptions(options) ?? resolved.selectionRule;
+  const threshold = thresholdOption(options) ?? resolved.shamirThreshold;
+  const plan: RecipientPlan = { groups: resolved.groups, ...(threshold !== undefined ? { shamirThreshold: threshold } : {}) };
+  return {
+    plan,
+    ...(selectionRule ? { selectionRule } : {}),
+    macOnlyEncrypted: options.macOnlyEncrypted ?? resolved.macOnlyEncrypted ?? false,
+  };
+}
+
+/** The recipients `updatekeys` brings a file to: flags, else its creation rule. */
+export async function resolveRecipientPlan(context: CliContext, file: string, options: RecipientOptions & KeyOptions): Promise<RecipientPlan> {
+  return (await resolveEncryptionSettings(context, file, options)).plan;
+}
+
+/** The loud warning for --ignore-mac: the values may have been changed by someone without the key. */
+export function macWarning(context: CliContext, error: CofferError): void {
+  context.stderr.write(
+    `coffer: WARNING: ${error.message}\ncoffer: WARNING: --ignore-mac was given, so the values are shown anyway; they may have been tampered with\n`,
+  );
+}

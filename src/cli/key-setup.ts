@@ -2,44 +2,17 @@
 // recipients and rules a new file gets.
 import { CofferError } from '../errors.js';
 import type { EncryptOptions } from '../file/secrets-file.js';
-import type { KeyRing, RecipientPlan, WrappedDataKey } from '../file/key-ring.js';
-import type { RawKeyGroup } from '../format/metadata.js';
+import type { KeyRing, RecipientPlan } from '../file/key-ring.js';
 import { type SelectionRule, type SelectionRuleKind, selectionRuleFrom } from '../format/selection.js';
-import { type DiscoveredIdentities, discoverAgeIdentities, nodeKeySources } from '../keys/identities.js';
-import { keyGroupFromMaps, keyGroupToMaps, unwrapDataKey, wrapDataKey } from '../keys/key-groups.js';
+import { createKeyRing as createEnvironmentKeyRing } from '../keys/key-ring.js';
 import { findSopsConfig, loadSopsConfig, resolveRecipients } from '../policy/sops-config.js';
 import { absolutePath } from './file-access.js';
 import type { CliContext } from './context.js';
 import type { KeyOptions, RecipientOptions } from './options.js';
 
-/** A key ring over the identities of the options and environment, discovered on first use. */
-export function createKeyRing(context: CliContext, options: KeyOptions): Promise<KeyRing> {
-  let discovered: Promise<DiscoveredIdentities> | undefined;
-  const discover = () => {
-    discovered ??= discoverAgeIdentities(
-      { ...nodeKeySources(), env: context.env },
-      { identityFiles: (options.identity ?? []).map((file) => absolutePath(context, file)) },
-    );
-    return discovered;
-  };
-  return Promise.resolve({
-    async unwrapDataKey(metadata, file) {
-      const groups = metadata.keyGroups.map((group) => keyGroupFromMaps(group, file));
-      const { identities, tried, identitiesForRecipient } = await discover();
-      return unwrapDataKey(groups, metadata.shamirThreshold, identities, {
-        file,
-        tried,
-        ...(identitiesForRecipient ? { identitiesForRecipient } : {}),
-      });
-    },
-    async wrapDataKey(dataKey, plan): Promise<WrappedDataKey> {
-      const groups = await wrapDataKey(dataKey, plan.groups, plan.shamirThreshold);
-      return {
-        keyGroups: groups.map((group) => keyGroupToMaps(group) as unknown as RawKeyGroup),
-        shamirThreshold: groups.length > 1 ? plan.shamirThreshold || groups.length : 0,
-      };
-    },
-  });
+/** A key ring over `--identity` files and the context's environment. */
+export async function createKeyRing(context: CliContext, options: KeyOptions): Promise<KeyRing> {
+  return createEnvironmentKeyRing({ env: context.env, identityFiles: (options.identity ?? []).map((file) => absolutePath(context, file)) });
 }
 
 const RULE_OPTIONS: [keyof RecipientOptions, SelectionRuleKind][] = [

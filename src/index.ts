@@ -1,0 +1,8 @@
+// The public library API of coffer. Everything else is internal and may change.
+export { CofferError, type ErrorCode, ExitCode, NoIdentityMatchError } from './errors.js';
+export type { KeyRing, RecipientPlan } from './file/key-ring.js';
+export { type DecryptedFile, type DecryptFileOptions, decryptFile } from './file/load.js';
+export { encryptDocument, type OpenedFile, openFile, rotateDataKey, sealFile, updateRecipients } from './file/secrets-file.js';
+export { detectStore, getStore } from './format/stores/index.js';
+export { type PlainMap, type PlainValue, type ScalarValue, type StoreDocument, type StoreName, TimeValue } from './format/tree.js';
+export { createKeyRing, type KeyRingOptions } from './keys/key-ring.js';

@@ -123,7 +123,7 @@ export function parseSopsConfig(text: string, path: string): SopsConfig {
     });
   const firstError = document.errors[0];
   if (firstError) {
-    const line = firstError.linePos?.[0].line ?? 1;
+    const line = lineCounter.linePos(firstError.pos[0]).line;
     throw new CofferError('CONFIG_INVALID', `${path}:${line}: invalid YAML (${firstError.code.toLowerCase().replaceAll('_', ' ')})`, {
       hints: ['fix the YAML syntax of the config file'],
       data: { file: path, line },

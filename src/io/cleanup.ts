@@ -7,6 +7,8 @@ type HandledSignal = (typeof handledSignals)[number];
 
 const cleanups = new Set<() => void>();
 let installed = false;
+/** How many withSignalsHandled scopes are active: while any is, signals do not end the process. */
+let signalOwners = 0;
 
 function runCleanups(): void {
   // Newest first: a lock taken inside a private dir scope is released before the dir goes.
@@ -21,13 +23,14 @@ function runCleanups(): void {
 }
 
 function onSignal(signal: HandledSignal): void {
-  // Someone else (a running child we forward signals to, an editor session) owns this signal:
-  // the process lives on and the normal `finally` path cleans up.
-  if (process.listenerCount(signal) > 1) return;
+  // A running child we forward signals to, or an editor session, owns the signal: the process
+  // lives on and the normal `finally` path cleans up.
+  if (signalOwners > 0) return;
   runCleanups();
   uninstall();
-  // Re-raise with the default disposition so the exit status is the conventional 128+n.
-  process.kill(process.pid, signal);
+  // Re-raise with the default disposition so the exit status is the conventional 128+n, unless
+  // the application has listeners of its own: they got this signal too and decide what happens.
+  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
 }
 
 const signalListeners = new Map<HandledSignal, () => void>(
@@ -74,9 +77,11 @@ export async function withSignalsHandled<T>(
     process.on(signal, listener);
     return [signal, listener] as const;
   });
+  signalOwners++;
   try {
     return await fn();
   } finally {
+    signalOwners--;
     for (const [signal, listener] of listeners) process.removeListener(signal, listener);
   }
 }

@@ -65,10 +65,19 @@ function startCommand(command: string[], env: NodeJS.ProcessEnv, options: RunOpt
   return spawn(program, args, { stdio: 'inherit', env, cwd: options.cwd });
 }
 
+/**
+ * Forwards a signal we got to the child. Not a SIGINT while we share a terminal with it: ^C there
+ * already reached the child's process group, and a second one makes many programs force-quit.
+ */
+function forwardSignal(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (signal === 'SIGINT' && process.stdin.isTTY) return;
+  child.kill(signal);
+}
+
 /** Waits for the child, passing our SIGINT/SIGTERM/SIGHUP on; resolves its exit code (signal: 128+n). */
 function waitForExit(child: ChildProcess, name: string): Promise<number> {
   return withSignalsHandled(
-    (signal) => child.kill(signal),
+    (signal) => forwardSignal(child, signal),
     () =>
       new Promise<number>((resolve, reject) => {
         child.once('error', (error) => {

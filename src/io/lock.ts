@@ -30,8 +30,13 @@ export interface LockHolder {
   token: string;
 }
 
+const defaultStaleMs = 30_000;
+
 /** A guard left by a waiter that died mid-break is itself broken after this long. */
 const guardStaleMs = 2_000;
+
+/** Tokens of the locks this process holds or is taking right now. */
+const ourTokens = new Set<string>();
 
 function errorCode(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
@@ -120,7 +125,12 @@ async function observeLock(lockFile: string, staleMs: number): Promise<Observed 
     try {
       const info = await handle.stat();
       const holder = parseHolder(await handle.readFile('utf8'));
-      const deadHere = holder !== undefined && holder.hostname === hostname() && !isAlive(holder.pid);
+      // Our own pid with a token we never issued: a crashed earlier run that had the same pid
+      // (common in containers, where every run may be pid 1).
+      const deadHere =
+        holder !== undefined &&
+        holder.hostname === hostname() &&
+        (holder.pid === process.pid ? !ourTokens.has(holder.token) : !isAlive(holder.pid));
       return {
         holder,
         identity: `${info.ino}:${holder?.token ?? `${info.mtimeMs}:${info.size}`}`,
@@ -190,20 +200,10 @@ function timeoutError(path: string, lockFile: string, holder: LockHolder | undef
   });
 }
 
-/**
- * Runs `fn` while holding the coffer lock of `path`, waiting with backoff for another holder up to
- * `timeoutMs`. The lock is released when `fn` settles, and on exit or a fatal signal.
- */
-export async function withFileLock<T>(path: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
+/** Waits until `holder` owns `lockFile`, breaking stale locks; LOCK_TIMEOUT after timeoutMs. */
+async function acquireLock(path: string, lockFile: string, holder: LockHolder, options: LockOptions): Promise<void> {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const staleMs = options.staleMs ?? 30_000;
-  const lockFile = await lockFileFor(path);
-  const holder: LockHolder = {
-    pid: process.pid,
-    hostname: hostname(),
-    createdAt: new Date().toISOString(),
-    token: randomBytes(12).toString('hex'),
-  };
+  const staleMs = options.staleMs ?? defaultStaleMs;
   const deadline = Date.now() + timeoutMs;
   let delay = 10;
   let waited = false;
@@ -224,22 +224,43 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, option
       delay = Math.min(delay * 1.5, 250);
     }
   }
+}
 
-  const unregister = registerCleanup(() => releaseLock(lockFile, holder.token));
-  // Heartbeat: a long `edit` session must not look stale to the next writer.
-  const heartbeat = setInterval(() => {
-    if (isOurs(lockFile, holder.token)) {
-      const now = new Date();
-      utimes(lockFile, now, now).catch(() => undefined);
-    }
-  }, staleMs / 3);
-  heartbeat.unref();
+/**
+ * Runs `fn` while holding the coffer lock of `path`, waiting with backoff for another holder up to
+ * `timeoutMs`. The lock is released when `fn` settles, and on exit or a fatal signal.
+ */
+export async function withFileLock<T>(path: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
+  const lockFile = await lockFileFor(path);
+  const holder: LockHolder = {
+    pid: process.pid,
+    hostname: hostname(),
+    createdAt: new Date().toISOString(),
+    token: randomBytes(12).toString('hex'),
+  };
+  ourTokens.add(holder.token);
   try {
-    return await fn();
+    await acquireLock(path, lockFile, holder, options);
+    const unregister = registerCleanup(() => releaseLock(lockFile, holder.token));
+    // Heartbeat: a long `edit` session must not look stale to the next writer.
+    const heartbeat = setInterval(
+      () => {
+        if (!isOurs(lockFile, holder.token)) return;
+        const now = new Date();
+        utimes(lockFile, now, now).catch(() => undefined);
+      },
+      Math.max((options.staleMs ?? defaultStaleMs) / 3, 20),
+    );
+    heartbeat.unref();
+    try {
+      return await fn();
+    } finally {
+      clearInterval(heartbeat);
+      unregister();
+      releaseLock(lockFile, holder.token);
+    }
   } finally {
-    clearInterval(heartbeat);
-    unregister();
-    releaseLock(lockFile, holder.token);
+    ourTokens.delete(holder.token);
   }
 }
 

@@ -91,15 +91,18 @@ describe('runWithEnvironment', () => {
     expect(nul.message).not.toContain(secret);
   });
 
-  it('forwards SIGTERM to the command and exits with its code', async () => {
-    const run = startProcess(process.execPath, [harness.script, 'exec', process.execPath, reporter, report, 'wait-term']);
-    expect(await run.firstLine).toBe('ready');
-    run.kill('SIGTERM'); // only coffer gets it, as from `kill`; the command learns of it from us
-    const finished = await run.finished;
-    expect(finished).toMatchObject({ code: 0, signal: null });
-    expect(finished.stdout).toContain('exit 0');
-    expect((await seen()).gotSignal).toBe('SIGTERM');
-  });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`forwards ${signal} to the command and exits with its code`, async () => {
+      const command = [process.execPath, reporter, report, 'wait-signal'];
+      const run = startProcess(process.execPath, [harness.script, 'exec', ...command]);
+      expect(await run.firstLine).toBe('ready');
+      run.kill(signal); // only coffer gets it (no terminal); the command learns of it from us
+      const finished = await run.finished;
+      expect(finished).toMatchObject({ code: 0, signal: null });
+      expect(finished.stdout).toContain('exit 0');
+      expect((await seen()).gotSignal).toBe(signal);
+    });
+  }
 });
 
 describe('runWithFile', () => {

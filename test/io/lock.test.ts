@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CofferError } from '../../src/errors.js';
@@ -90,10 +90,20 @@ describe('withFileLock across processes', () => {
     expect(existsSync(`${file}.coffer-lock`)).toBe(false);
   });
 
+  it('releases the lock when the holder is stopped with SIGTERM', async () => {
+    const file = join(dir, 'secrets.json');
+    const holder = startProcess(process.execPath, [harness.script, 'hold-lock', file]);
+    expect(await holder.firstLine).toBe('locked');
+    expect(existsSync(`${file}.coffer-lock`)).toBe(true);
+    holder.kill('SIGTERM');
+    expect((await holder.finished).signal).toBe('SIGTERM');
+    expect(existsSync(`${file}.coffer-lock`)).toBe(false);
+  });
+
   it('lets exactly one of many waiters break a stale lock at a time', async () => {
     const file = join(dir, 'counter.json');
     await writeFile(file, '{}\n');
-    const stale = { pid: await deadPid(), hostname: (await import('node:os')).hostname(), createdAt: 'then', token: 'dead' };
+    const stale = { pid: await deadPid(), hostname: hostname(), createdAt: 'then', token: 'dead' };
     await writeFile(`${file}.coffer-lock`, JSON.stringify(stale));
     const results = await runWriters(file, 12);
     for (const result of results) expect(result).toMatchObject({ code: 0, stderr: '' });
@@ -142,6 +152,13 @@ describe('withFileLock in one process', () => {
     await second;
     expect(order).toEqual(['first in', 'first out', 'second in']);
     expect(existsSync(`${file}.coffer-lock`)).toBe(false);
+  });
+
+  it('takes over at once a lock left by an earlier run that had our pid (containers)', async () => {
+    const file = join(dir, 'secrets.json');
+    const earlier = { pid: process.pid, hostname: hostname(), createdAt: 'then', token: 'earlier-run' };
+    await writeFile(`${file}.coffer-lock`, JSON.stringify(earlier));
+    expect(await withFileLock(file, async () => 'ran', { timeoutMs: 200 })).toBe('ran');
   });
 
   it('takes over a lock from another host only once its heartbeat is older than staleMs', async () => {

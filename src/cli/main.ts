@@ -32,6 +32,7 @@ export function buildProgram(context: CliContext): Command {
       writeOut: (text) => context.stdout.write(text),
       writeErr: (text) => context.stderr.write(text),
     })
+    .enablePositionalOptions()
     .exitOverride();
   registerKeyCommands(program, context);
   registerEncryptCommands(program, context);

@@ -1,5 +1,6 @@
 // `coffer exec` and `coffer exec-file`: hand decrypted values to a command without writing them to disk.
 import type { Command } from 'commander';
+import { CofferError } from '../../errors.js';
 import { openFile } from '../../file/secrets-file.js';
 import type { StoreDocument } from '../../format/tree.js';
 import { runWithEnvironment, runWithFile } from '../../io/exec.js';
@@ -23,6 +24,13 @@ interface ExecFileOptions extends KeyOptions {
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** With pass-through options commander keeps the `--` separator; the command starts after it. */
+function commandAfterSeparator(command: string[]): string[] {
+  const rest = command[0] === '--' ? command.slice(1) : command;
+  if (rest.length === 0) throw new CofferError('USAGE', 'no command given', { hints: ['put the command after --: coffer exec FILE -- cmd args'] });
+  return rest;
+}
 
 /** The top-level scalar values as environment variables (as sops exec-env does); others are skipped. */
 export function environmentOf(plain: StoreDocument): { vars: Map<string, string>; skipped: string[] } {
@@ -71,7 +79,7 @@ Examples:
       if (skipped.length > 0 && !options.quiet) {
         context.stderr.write(`coffer: not exported (not a variable name, or not a scalar): ${skipped.join(', ')}\n`);
       }
-      const status = await runWithEnvironment(command, vars, { env: context.env, cwd: context.cwd, pristine: options.pristine ?? false });
+      const status = await runWithEnvironment(commandAfterSeparator(command), vars, { env: context.env, cwd: context.cwd, pristine: options.pristine ?? false });
       throw new ExitSignal(status);
     });
 
@@ -95,7 +103,7 @@ Examples:
       const opened = await openFile(source, keys, { ignoreMac: options.ignoreMac, onIgnoredMacFailure: (error) => macWarning(context, error) });
       const outputStore = parseStoreName(options.outputType, '--output-type') ?? source.store;
       const content = renderDocument(opened.plain, outputStore);
-      const status = await runWithFile(command, content, {
+      const status = await runWithFile(commandAfterSeparator(command), content, {
         fileName: options.filename ?? (file === '-' ? 'secrets' : file.split('/').pop() ?? 'secrets'),
         placeholder: options.placeholder ?? '{}',
         env: context.env,

@@ -129,7 +129,6 @@ export class YamlIndexer {
       const escaped: SourceToken[] = [];
       index.tree = this.blockMap(contents, valueToken, [], true, escaped, index);
       this.comments(escaped, []);
-      index.insertAt = contents.range?.[2] ?? docEnd;
       index.rootColumn = valueToken.indent;
     } else {
       index.blockRoot = false;
@@ -192,7 +191,7 @@ export class YamlIndexer {
       const leading = breakAt < 0 ? [] : sep.slice(breakAt).filter(isCommentToken);
       if (!nestedBlock) this.comments(leading, keyPath);
       const childEscaped: SourceToken[] = [];
-      entries.push([key, this.value(value, item.value, childPath, token.indent, sep, nestedBlock ? leading : [], childEscaped)]);
+      entries.push([key, this.value(value, item.value, childPath, keyPath, token.indent, sep, nestedBlock ? leading : [], childEscaped)]);
       this.events.push(CLEAR);
       for (const comment of childEscaped) {
         if (itemIndex === lastPairItem && !isRoot && this.columnOf(comment.offset) < token.indent) escaped.push(comment);
@@ -222,7 +221,7 @@ export class YamlIndexer {
       const nestedBlock = item.value?.type === 'block-map' || item.value?.type === 'block-seq';
       if (!nestedBlock) this.comments(after, keyPath);
       const childEscaped: SourceToken[] = [];
-      items.push(this.value(child, item.value, keyPath, token.indent, item.start, nestedBlock ? after : [], childEscaped));
+      items.push(this.value(child, item.value, keyPath, keyPath, token.indent, item.start, nestedBlock ? after : [], childEscaped));
       this.events.push(CLEAR);
       for (const comment of childEscaped) {
         if (itemIndex === lastItem && this.columnOf(comment.offset) < token.indent) escaped.push(comment);
@@ -236,6 +235,8 @@ export class YamlIndexer {
     node: Node | null,
     token: CST.Token | undefined,
     keyPath: readonly string[],
+    /** The enclosing collection's path: where comments around a scalar belong. */
+    commentPath: readonly string[],
     parentIndent: number,
     props: readonly SourceToken[],
     leading: readonly SourceToken[],
@@ -256,13 +257,14 @@ export class YamlIndexer {
       return tree;
     }
     if (isMap(node) || isSeq(node)) {
-      this.comments(token ? flowComments(token) : [], keyPath);
+      this.comments(token ? flowComments(token) : [], commentPath);
       return this.flowNode(node, keyPath);
     }
     if (node !== null && !isScalar(node)) throw new AliasFound();
     // Line comments of a scalar come before it, as SOPS orders them.
-    if (token?.type === 'block-scalar') this.comments(token.props.filter((part): part is SourceToken => 'source' in part && part.type === 'comment'), keyPath);
-    else if (token && 'end' in token) this.comments(token.end as SourceToken[] | undefined, keyPath);
+    if (token?.type === 'block-scalar') {
+      this.comments(token.props.filter((part): part is SourceToken => 'source' in part && part.type === 'comment'), commentPath);
+    } else if (token && 'end' in token) this.comments(token.end as SourceToken[] | undefined, commentPath);
     const range = node?.range ?? [0, 0, 0];
     let start = range[0];
     for (const part of props) if ((part.type === 'tag' || part.type === 'anchor') && part.offset < start) start = part.offset;

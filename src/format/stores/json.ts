@@ -127,9 +127,9 @@ export class JsonDocument implements StoreDocument {
 
   setValue(path: readonly PathSegment[], value: PlainValue): void {
     if (path.length === 0) throw invalidPath(path, 'cannot replace the whole document');
+    formatJsonPlain(value, ''); // fail now (NaN, bytes) rather than when writing
     const existing = this.find(path);
     if (existing?.kind === 'scalar' && isScalar(value)) {
-      formatJsonScalar(value); // fail now rather than when writing
       existing.value = value;
       existing.edited = true;
       return;

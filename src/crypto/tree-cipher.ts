@@ -29,6 +29,13 @@ export class ValueStash {
     else this.entries.set(key, [ciphertext]);
   }
 
+  /** An independent copy: taking from it leaves this stash as it is. */
+  clone(): ValueStash {
+    const copy = new ValueStash();
+    for (const [key, list] of this.entries) copy.entries.set(key, [...list]);
+    return copy;
+  }
+
   take(aad: string, type: ValueType, plaintext: Uint8Array): string | undefined {
     return this.entries.get(ValueStash.keyOf(aad, type, plaintext))?.shift();
   }

@@ -1,7 +1,7 @@
 // Binds the CLI's options and environment to the key layer: which identities unwrap, which
 // recipients and rules a new file gets.
 import { CofferError } from '../errors.js';
-import type { EncryptOptions } from '../file/secrets-file.js';
+import type { EncryptOptions, OpenOptions } from '../file/secrets-file.js';
 import type { KeyRing, RecipientPlan } from '../file/key-ring.js';
 import { type SelectionRule, type SelectionRuleKind, selectionRuleFrom } from '../format/selection.js';
 import { createKeyRing as createEnvironmentKeyRing } from '../keys/key-ring.js';
@@ -73,6 +73,11 @@ export async function resolveEncryptionSettings(context: CliContext, file: strin
 /** The recipients `updatekeys` brings a file to: flags, else its creation rule. */
 export async function resolveRecipientPlan(context: CliContext, file: string, options: RecipientOptions & KeyOptions): Promise<RecipientPlan> {
   return (await resolveEncryptionSettings(context, file, options)).plan;
+}
+
+/** Open options of the commands that only read values (decrypt, get, exec, exec-file). */
+export function readOnlyOpenOptions(context: CliContext, options: KeyOptions): OpenOptions {
+  return { readOnly: true, ignoreMac: options.ignoreMac ?? false, onIgnoredMacFailure: (error) => macWarning(context, error) };
 }
 
 /** The loud warning for --ignore-mac: the values may have been changed by someone without the key. */

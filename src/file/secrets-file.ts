@@ -40,6 +40,11 @@ export interface OpenedFile {
 }
 
 export interface OpenOptions {
+  /**
+   * The caller only reads the values (decrypt, get, exec): decrypt in place and skip the stash,
+   * which saves a copy of the document and a map entry per value on large files.
+   */
+  readOnly?: boolean;
   /** Read the values even if the MAC does not match (the CLI warns loudly). */
   ignoreMac?: boolean;
   /** Reports a MAC failure that ignoreMac let through. */
@@ -65,15 +70,22 @@ export function parseDocument(source: SourceFile, plaintextAllowed: boolean): St
 
 /** Reads the metadata, unwraps the data key, decrypts every value and checks the MAC. */
 export async function openFile(source: SourceFile, keys: KeyRing, options: OpenOptions = {}): Promise<OpenedFile> {
-  const encrypted = getStore(source.store).parse(utf8.decode(source.content), source.file);
-  const metadata = parseMetadata(encrypted.readMetadata(), source.file);
+  const text = utf8.decode(source.content);
+  const parsed = getStore(source.store).parse(text, source.file);
+  const metadata = parseMetadata(parsed.readMetadata(), source.file);
   const dataKey = await keys.unwrapDataKey(metadata, source.file);
   assertDataKey(dataKey);
 
-  const plain = encrypted.clone();
+  const plain = options.readOnly ? parsed : parsed.clone();
   plain.removeMetadata();
   const stash = new ValueStash();
-  const computedMac = decryptTree(plain, cipherOptionsOf(metadata, dataKey, source.file), stash);
+  const computedMac = decryptTree(plain, cipherOptionsOf(metadata, dataKey, source.file), options.readOnly ? undefined : stash);
+  // A read-only open decrypted the parsed document itself; the encrypted form is parsed again on demand.
+  let encrypted: StoreDocument | undefined = options.readOnly ? undefined : parsed;
+  const encryptedDocument = () => {
+    encrypted ??= getStore(source.store).parse(text, source.file);
+    return encrypted;
+  };
   let macVerified = true;
   try {
     verifyMac(computedMac, metadata.mac, dataKey, normaliseTimestamp(metadata.lastModified, source.file), source.file);
@@ -82,7 +94,18 @@ export async function openFile(source: SourceFile, keys: KeyRing, options: OpenO
     macVerified = false;
     options.onIgnoredMacFailure?.(error);
   }
-  return { file: source.file, store: source.store, encrypted, plain, metadata, dataKey, stash, macVerified };
+  return {
+    file: source.file,
+    store: source.store,
+    get encrypted() {
+      return encryptedDocument();
+    },
+    plain,
+    metadata,
+    dataKey,
+    stash,
+    macVerified,
+  };
 }
 
 function cipherOptionsOf(metadata: Metadata, dataKey: Uint8Array, file: string) {

@@ -8,7 +8,7 @@ import type { StoreDocument, StoreName } from '../../format/tree.js';
 import type { CliContext } from '../context.js';
 import { modifyFile, parseStoreName, readSource, writeOutput } from '../file-access.js';
 import { addIdentityOptions, addMacOption, addOutputOptions, addRecipientOptions, addTypeOptions, type KeyOptions, type RecipientOptions } from '../options.js';
-import { createKeyRing, macWarning, resolveEncryptionSettings } from '../key-setup.js';
+import { createKeyRing, readOnlyOpenOptions, resolveEncryptionSettings } from '../key-setup.js';
 import { renderDocument, renderValue } from '../output.js';
 import { getValueAt } from './values.js';
 
@@ -111,7 +111,7 @@ Examples:
       checkOutputTarget(options, file);
       const keys = await createKeyRing(context, options);
       const render = async (source: SourceFile) => {
-        const opened = await openFile(source, keys, { ignoreMac: options.ignoreMac, onIgnoredMacFailure: (error) => macWarning(context, error) });
+        const opened = await openFile(source, keys, readOnlyOpenOptions(context, options));
         const outputStore = parseStoreName(options.outputType, '--output-type');
         if (options.extract !== undefined) {
           return renderValue(getValueAt(opened.plain, parseKeyPath(options.extract), file), outputStore);

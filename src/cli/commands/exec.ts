@@ -6,7 +6,7 @@ import type { StoreDocument } from '../../format/tree.js';
 import { runWithEnvironment, runWithFile } from '../../io/exec.js';
 import type { CliContext } from '../context.js';
 import { parseStoreName, readSource } from '../file-access.js';
-import { createKeyRing, macWarning } from '../key-setup.js';
+import { createKeyRing, readOnlyOpenOptions } from '../key-setup.js';
 import { ExitSignal } from '../main.js';
 import { addIdentityOptions, addMacOption, type KeyOptions } from '../options.js';
 import { isScalar, renderDocument, scalarText } from '../output.js';
@@ -71,10 +71,7 @@ Examples:
     )
     .action(async (file: string, command: string[], options: ExecOptions) => {
       const keys = await createKeyRing(context, options);
-      const opened = await openFile(await readSource(context, file, options.inputType), keys, {
-        ignoreMac: options.ignoreMac,
-        onIgnoredMacFailure: (error) => macWarning(context, error),
-      });
+      const opened = await openFile(await readSource(context, file, options.inputType), keys, readOnlyOpenOptions(context, options));
       const { vars, skipped } = environmentOf(opened.plain);
       if (skipped.length > 0 && !options.quiet) {
         context.stderr.write(`coffer: not exported (not a variable name, or not a scalar): ${skipped.join(', ')}\n`);
@@ -100,7 +97,7 @@ Examples:
     .action(async (file: string, command: string[], options: ExecFileOptions) => {
       const keys = await createKeyRing(context, options);
       const source = await readSource(context, file, options.inputType);
-      const opened = await openFile(source, keys, { ignoreMac: options.ignoreMac, onIgnoredMacFailure: (error) => macWarning(context, error) });
+      const opened = await openFile(source, keys, readOnlyOpenOptions(context, options));
       const outputStore = parseStoreName(options.outputType, '--output-type') ?? source.store;
       const content = renderDocument(opened.plain, outputStore);
       const status = await runWithFile(commandAfterSeparator(command), content, {

@@ -156,7 +156,7 @@ Examples:
       const removing = new Set(split(options.rmAge));
       for (const file of files) {
         await modifyFile(context, file, options.inputType, async (source) => {
-          const opened = await openFile(source, keys);
+          const opened = await openFile(source, keys, { readOnly: true });
           const plan = recipientPlanOf(opened.metadata);
           const [first] = plan.groups;
           if (first && adding.length > 0) first.age = [...new Set([...first.age, ...adding])];

@@ -8,7 +8,7 @@ import type { PathSegment, PlainValue, StoreDocument } from '../../format/tree.j
 import { readExistingFile } from '../../io/atomic-write.js';
 import { type CliContext, promptHidden, readAll, writeJson } from '../context.js';
 import { absolutePath, modifyFile, parseStoreName, readSource } from '../file-access.js';
-import { createKeyRing, macWarning } from '../key-setup.js';
+import { createKeyRing, readOnlyOpenOptions } from '../key-setup.js';
 import { addIdentityOptions, addMacOption, addOutputOptions, type KeyOptions } from '../options.js';
 import { renderValue, toJsonValue } from '../output.js';
 
@@ -97,7 +97,7 @@ Examples:
       const path = parseKeyPath(pathText);
       const keys = await createKeyRing(context, options);
       const source = await readSource(context, file, options.inputType);
-      const opened = await openFile(source, keys, { ignoreMac: options.ignoreMac, onIgnoredMacFailure: (error) => macWarning(context, error) });
+      const opened = await openFile(source, keys, readOnlyOpenOptions(context, options));
       const value = getValueAt(opened.plain, path, file);
       if (options.json) {
         writeJson(context, { file, path: formatKeyPath(path), value: toJsonValue(value) });

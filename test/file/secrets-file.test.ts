@@ -158,10 +158,10 @@ describe('tampering is detected', () => {
     const encrypted = await encryptText(TEXT);
     await expectCode(openFile(source('s.yaml', 'yaml', edit(encrypted)), keyRingFor(alice)), code);
   };
-  const valueOf = (text: string, key: string) => text.split('\n').find((line) => line.startsWith(`${key}: `))?.slice(key.length + 2) ?? '';
+  const ciphertextOf = (text: string, key: string) => text.split('\n').find((line) => line.startsWith(`${key}: `))?.slice(key.length + 2) ?? '';
 
   it('moving a value to another key fails its authentication', () =>
-    tamper((text) => text.replace(`a: ${valueOf(text, 'a')}`, `a: ${valueOf(text, 'b')}`), 'DECRYPTION_FAILED'));
+    tamper((text) => text.replace(`a: ${ciphertextOf(text, 'a')}`, `a: ${ciphertextOf(text, 'b')}`), 'DECRYPTION_FAILED'));
   it('swapping two list items (same AAD) breaks the MAC', () =>
     tamper((text) => {
       const lines = text.split('\n');
@@ -182,7 +182,7 @@ describe('tampering is detected', () => {
     const modified = opened.plain.clone();
     modified.setValue(['a'], 'changed');
     const v2 = sealFile(opened, modified, new Date(Date.now() + 2000)) ?? '';
-    const replayed = v2.replace(`a: ${valueOf(v2, 'a')}`, `a: ${valueOf(v1, 'a')}`);
+    const replayed = v2.replace(`a: ${ciphertextOf(v2, 'a')}`, `a: ${ciphertextOf(v1, 'a')}`);
     await expectCode(openFile(source('s.yaml', 'yaml', replayed), keys), 'MAC_MISMATCH');
   });
   it('--ignore-mac reads anyway and reports the failure', async () => {

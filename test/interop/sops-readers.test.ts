@@ -63,7 +63,7 @@ function verifyMacIndependently(text: string, dataKey: Buffer): void {
   };
   const hash = createHash('sha512');
   const walk = (value: unknown, path: string[]) => {
-    if (Array.isArray(value)) value.forEach((item) => walk(item, path));
+    if (Array.isArray(value)) for (const item of value) walk(item, path);
     else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) walk(v, [...path, k]);
     else if (value !== '' && value !== null) hash.update(decrypt(String(value), `${path.join(':')}:`));
   };

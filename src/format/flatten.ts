@@ -24,7 +24,7 @@ function flattenInto(path: string, value: PlainValue, out: Map<string, string>):
   if (value instanceof Map) {
     for (const [key, child] of value) flattenInto(path + MAP_SEPARATOR + key, child, out);
   } else if (Array.isArray(value)) {
-    value.forEach((child, index) => flattenInto(path + LIST_SEPARATOR + index, child, out));
+    for (const [index, child] of value.entries()) flattenInto(path + LIST_SEPARATOR + index, child, out);
   } else {
     out.set(path, formatMetadataScalar(value, path));
   }
@@ -84,14 +84,18 @@ function childDraft(parent: Draft, step: PathStep, next: PathStep | undefined, f
         : { kind: 'map', entries: new Map() };
   if (parent.kind === 'map' && step.kind === 'map') {
     let child = parent.entries.get(step.key);
-    if (!child) parent.entries.set(step.key, (child = make()));
-    else if (leaf !== undefined || child.kind === 'leaf') throw invalid(flatKey);
+    if (!child) {
+      child = make();
+      parent.entries.set(step.key, child);
+    } else if (leaf !== undefined || child.kind === 'leaf') throw invalid(flatKey);
     return child;
   }
   if (parent.kind === 'list' && step.kind === 'list') {
     let child = parent.items.get(step.index);
-    if (!child) parent.items.set(step.index, (child = make()));
-    else if (leaf !== undefined || child.kind === 'leaf') throw invalid(flatKey);
+    if (!child) {
+      child = make();
+      parent.items.set(step.index, child);
+    } else if (leaf !== undefined || child.kind === 'leaf') throw invalid(flatKey);
     return child;
   }
   throw invalid(flatKey);

@@ -326,7 +326,10 @@ export class IniDocument implements StoreDocument {
     for (const section of this.dataSections()) {
       if (section.header === undefined && keysEnd(section) === 0) continue;
       let map = root.get(section.name);
-      if (!(map instanceof Map)) root.set(section.name, (map = new Map()));
+      if (!(map instanceof Map)) {
+        map = new Map();
+        root.set(section.name, map);
+      }
       for (const line of section.lines) if (line.kind === 'key') map.set(line.key, clonePlain(line.value));
     }
     return [root];

@@ -75,11 +75,16 @@ class JsonParser {
     const start = this.at;
     let value: ScalarValue;
     if (char === '"') value = this.parseString();
-    else if (this.text.startsWith('true', start)) (value = true), (this.at += 4);
-    else if (this.text.startsWith('false', start)) (value = false), (this.at += 5);
-    else if (this.text.startsWith('null', start)) (value = null), (this.at += 4);
+    else if (this.text.startsWith('true', start)) value = this.literal(true, 4);
+    else if (this.text.startsWith('false', start)) value = this.literal(false, 5);
+    else if (this.text.startsWith('null', start)) value = this.literal(null, 4);
     else value = this.parseNumber();
     return { kind: 'scalar', value, start, end: this.at, edited: false };
+  }
+
+  private literal<T>(value: T, length: number): T {
+    this.at += length;
+    return value;
   }
 
   private parseNumber(): bigint | number {
@@ -108,14 +113,14 @@ class JsonParser {
       if (code < 0x20) throw this.fail('control character in string', at);
       if (code === 0x5c) {
         out += text.slice(runStart, at);
-        const escape = text[at + 1] ?? '';
-        if (escape === 'u') {
+        const escaped = text[at + 1] ?? '';
+        if (escaped === 'u') {
           const hex = text.slice(at + 2, at + 6);
           if (!/^[0-9a-fA-F]{4}$/.test(hex)) throw this.fail('invalid \\u escape', at);
           out += String.fromCharCode(Number.parseInt(hex, 16));
           at += 6;
         } else {
-          const replacement = ESCAPES[escape];
+          const replacement = ESCAPES[escaped];
           if (replacement === undefined) throw this.fail('invalid escape in string', at);
           out += replacement;
           at += 2;

@@ -89,7 +89,7 @@ describe('real SOPS files', () => {
     const pgp = (metadata.get('pgp') as PlainMap[])[0]!;
     expect(pgp.get('fp')).toBe('FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4');
     expect(pgp.get('created_at')).toBe('2026-05-22T20:16:20Z');
-    expect(pgp.get('enc')).toMatch(/^-----BEGIN PGP MESSAGE-----\n\nwcBM[^]*\n-----END PGP MESSAGE-----$/);
+    expect(pgp.get('enc')).toMatch(/^-----BEGIN PGP MESSAGE-----\n\nwcBM[\s\S]*\n-----END PGP MESSAGE-----$/);
   });
 
   test('INI: the \\n-escaped and """ forms give the same armored text', () => {
@@ -98,7 +98,7 @@ describe('real SOPS files', () => {
     const escapedEnc = (escaped.get('pgp') as PlainMap[])[0]!.get('enc') as string;
     const quotedEnc = (quoted.get('pgp') as PlainMap[])[0]!.get('enc') as string;
     for (const enc of [escapedEnc, quotedEnc]) {
-      expect(enc).toMatch(/^-----BEGIN PGP MESSAGE-----\n\nwcBM[^]*\n-----END PGP MESSAGE-----$/);
+      expect(enc).toMatch(/^-----BEGIN PGP MESSAGE-----\n\nwcBM[\s\S]*\n-----END PGP MESSAGE-----$/);
       expect(enc.split('\n')).toHaveLength(12);
     }
     expect([...escaped.keys()]).toEqual(['lastmodified', 'mac', 'pgp', 'unencrypted_suffix', 'version']);

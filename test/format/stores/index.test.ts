@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { detectStore, getStore, parseBinary } from '../../../src/format/stores/index.js';
+import { type BinaryDocument, detectStore, getStore, parseBinary } from '../../../src/format/stores/index.js';
 import type { PlainMap } from '../../../src/format/tree.js';
 
 describe('store selection', () => {
@@ -35,7 +35,7 @@ describe('binary store', () => {
     document.writeMetadata(new Map([['version', '3.13.1']]));
     const text = document.serialize();
     expect(text).toBe('{\n\t"data": "ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]",\n\t"sops": {\n\t\t"version": "3.13.1"\n\t}\n}\n');
-    const reread = getStore('binary').parse(text);
+    const reread = getStore('binary').parse(text) as BinaryDocument;
     expect(reread.readMetadata()).toEqual(new Map([['version', '3.13.1']]));
     reread.removeMetadata();
     reread.mapLeaves(() => bytes);

@@ -187,10 +187,10 @@ describe('YAML store', () => {
     const document = yaml.fromPlain([
       new Map<string, unknown>([
         ['a', new Map([['b', 'c']])],
-        ['list', [new Map([['x', 1n], ['z', 'two\nlines']]), 'plain']],
+        ['list', [new Map<string, unknown>([['x', 1n], ['z', 'two\nlines']]), 'plain']],
         ['empty', new Map()],
         ['none', []],
-      ]) as PlainMap,
+      ]) as unknown as PlainMap,
     ]);
     expect(document.serialize()).toBe(
       'a:\n    b: c\nlist:\n    - x: 1\n      z: |-\n        two\n        lines\n    - plain\nempty: {}\nnone: []\n',

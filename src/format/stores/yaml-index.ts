@@ -133,7 +133,10 @@ export class YamlIndexer {
     } else {
       index.blockRoot = false;
       this.comments(valueToken ? flowComments(valueToken) : [], []);
-      index.tree = this.flowNode(contents, []);
+      // A flow root cannot be edited as text: its metadata is only read here (start -1).
+      const sops = (contents.items as Pair[]).find((pair) => isScalar(pair.key) && pair.key.value === 'sops');
+      if (sops) index.sops = { start: -1, end: -1, value: yamlNodeToPlain(sops.value) };
+      index.tree = this.flowNode(contents, [], true);
       index.insertAt = contents.range?.[2] ?? docEnd;
     }
     this.comments(token?.end, []);
@@ -287,16 +290,17 @@ export class YamlIndexer {
   }
 
   /** A flow collection (or anything inside one): no comments of its own, values must stay flow. */
-  private flowNode(node: Node | null, keyPath: readonly string[]): YamlTree {
+  private flowNode(node: Node | null, keyPath: readonly string[], isRoot = false): YamlTree {
     if (isMap(node)) {
-      this.events.push(ENTER);
+      if (!isRoot) this.events.push(ENTER);
       const entries: [string, YamlTree][] = [];
       for (const pair of node.items as Pair[]) {
         const key = this.keyOf(pair);
+        if (isRoot && key === 'sops') continue;
         entries.push([key, this.flowNode(pair.value as Node | null, [...keyPath, key])]);
         this.events.push(CLEAR);
       }
-      this.events.push(LEAVE);
+      if (!isRoot) this.events.push(LEAVE);
       return { kind: 'map', entries };
     }
     if (isSeq(node)) {

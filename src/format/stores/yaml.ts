@@ -243,6 +243,11 @@ export class YamlDocument implements StoreDocument {
 
   removeMetadata(): void {
     this.metadataEdit = { kind: 'remove' };
+    if (this.stream.docs.some((doc) => !doc.blockRoot && doc.sops)) {
+      this.editDocuments((docs) => {
+        for (const doc of docs) doc.delete('sops');
+      });
+    }
   }
 
   getValue(path: readonly PathSegment[]): PlainValue | undefined {
@@ -323,7 +328,7 @@ export class YamlDocument implements StoreDocument {
     const edit = this.metadataEdit;
     if (edit.kind !== 'keep') {
       for (const doc of docs) {
-        if (doc.sops) splices.push({ start: doc.sops.start, end: doc.sops.end, text: '' });
+        if (doc.sops && doc.sops.start >= 0) splices.push({ start: doc.sops.start, end: doc.sops.end, text: '' });
         if (edit.kind === 'write' && doc.blockRoot) {
           let entry = emitMetadataEntry(edit.metadata, doc.rootColumn, this.stream.layout);
           let at = doc.insertAt;

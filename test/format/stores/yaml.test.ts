@@ -254,6 +254,18 @@ describe('YAML store', () => {
     expect(() => document.setValue(['list', 'k'], 'v')).toThrow(expect.objectContaining({ code: 'INVALID_KEY_PATH' }));
   });
 
+  test('a flow root map takes metadata through the Document API', () => {
+    const document = yaml.parse('{a: 1, b: [x]}\n');
+    document.writeMetadata(new Map([['version', '3.13.1']]));
+    const reread = yaml.parse(document.serialize());
+    expect(reread.readMetadata()).toEqual(new Map([['version', '3.13.1']]));
+    expect(reread.toPlain()).toEqual([new Map<string, unknown>([['a', 1n], ['b', ['x']]])]);
+    expect(collectLeaves(reread).map((leaf) => leaf.path)).toEqual(['a', 'b']);
+    reread.removeMetadata();
+    expect(reread.readMetadata()).toBeUndefined();
+    expect(yaml.parse(reread.serialize()).readMetadata()).toBeUndefined();
+  });
+
   test('clone is independent', () => {
     const original = yaml.parse('a: 1\n');
     const copy = original.clone();

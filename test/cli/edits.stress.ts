@@ -6,7 +6,7 @@ import { changedLines, createSandbox, type Sandbox } from './sandbox.js';
 
 const SERVICES = 100;
 const KEYS = 20;
-const STEPS = 150;
+const STEPS = 300;
 
 /** A small deterministic generator, so a failure can be replayed from the printed seed. */
 function randomFrom(seed: number): () => number {

@@ -25,7 +25,7 @@ enabled: true
 
 const plainFiles: Record<string, string> = {
   'round.yaml': plainYaml,
-  'round.json': '{\n\t"db": {\n\t\t"password": "canary-json-51e0",\n\t\t"port": 5432\n\t},\n\t"enabled": true\n}',
+  'round.json': '{\n\t"db": {\n\t\t"password": "canary-json-51e0",\n\t\t"port": 5432\n\t},\n\t"enabled": true\n}\n',
   'round.env': 'DB_PASSWORD=canary-env-a81d\nAPI_TOKEN=canary-env-0b44\n',
   'round.ini': '[db]\npassword = canary-ini-3c9e\nport = 5432\n\n[api]\ntoken = canary-ini-77aa\n',
 };

@@ -18,7 +18,10 @@ export function createKeyRing(options: KeyRingOptions = {}): KeyRing {
   let discovered: Promise<DiscoveredIdentities> | undefined;
   const discover = () => {
     const sources = options.sources ?? nodeKeySources();
-    discovered ??= discoverAgeIdentities({ ...sources, env: options.env ?? sources.env }, { identityFiles: options.identityFiles ?? [] });
+    const env = options.env ?? sources.env;
+    // The injected environment's HOME wins, so an in-process caller never reads the real user's keys.
+    const homedir = env['HOME'] ?? sources.homedir;
+    discovered ??= discoverAgeIdentities({ ...sources, env, homedir }, { identityFiles: options.identityFiles ?? [] });
     return discovered;
   };
   return {

@@ -5,25 +5,11 @@ import { access, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { LineCounter, type Node, isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { CofferError } from '../errors.js';
+import { SELECTION_RULE_KEYS, type SelectionRule, type SelectionRuleKind } from '../format/selection.js';
 import { parseAgeRecipient } from '../keys/age.js';
 import type { RecipientGroup } from '../keys/key-groups.js';
 import { type RecipientFlags, recipientsFromFlags } from '../keys/recipients.js';
 
-export const SELECTION_RULE_KINDS = [
-  'unencrypted_suffix',
-  'encrypted_suffix',
-  'unencrypted_regex',
-  'encrypted_regex',
-  'unencrypted_comment_regex',
-  'encrypted_comment_regex',
-] as const;
-export type ConfigSelectionRuleKind = (typeof SELECTION_RULE_KINDS)[number];
-
-/** Same shape as format/selection.ts's SelectionRule. */
-export interface ConfigSelectionRule {
-  kind: ConfigSelectionRuleKind;
-  pattern: string;
-}
 
 export interface CreationRule {
   /** The regex text as written (RE2 syntax; matched as a JS RegExp). */
@@ -32,7 +18,7 @@ export interface CreationRule {
   /** Key sources named in the rule that coffer cannot use (kms, gcp_kms...). */
   unsupportedSources: string[];
   shamirThreshold?: number;
-  selectionRule?: ConfigSelectionRule;
+  selectionRule?: SelectionRule;
   macOnlyEncrypted?: boolean;
   /** 1-based line of the rule in the config file. */
   line: number;
@@ -102,7 +88,7 @@ const RULE_FIELDS = new Set<string>([
   'key_groups',
   'shamir_threshold',
   'mac_only_encrypted',
-  ...SELECTION_RULE_KINDS,
+  ...SELECTION_RULE_KEYS,
   ...RULE_KEY_SOURCES,
 ]);
 const GROUP_FIELDS = new Set(['age', 'pgp', 'merge', 'kms', 'gcp_kms', 'azure_keyvault', 'hc_vault', 'hckms']);
@@ -220,12 +206,12 @@ export function parseSopsConfig(text: string, path: string): SopsConfig {
         } else if (name === 'mac_only_encrypted') {
           if (typeof scalar !== 'boolean') throw invalid(value, 'mac_only_encrypted must be true or false');
           rule.macOnlyEncrypted = scalar;
-        } else if ((SELECTION_RULE_KINDS as readonly string[]).includes(name)) {
+        } else if ((SELECTION_RULE_KEYS as readonly string[]).includes(name)) {
           if (typeof scalar !== 'string') throw invalid(value, `${name} must be a string`);
           if (scalar === '') continue;
-          if (rule.selectionRule) throw invalid(field.key, `only one of ${SELECTION_RULE_KINDS.join(', ')} may be set`);
+          if (rule.selectionRule) throw invalid(field.key, `only one of ${SELECTION_RULE_KEYS.join(', ')} may be set`);
           if (name.endsWith('regex')) toRegExp(scalar, () => invalid(value, `${name} is not a valid regular expression`));
-          rule.selectionRule = { kind: name as ConfigSelectionRuleKind, pattern: scalar };
+          rule.selectionRule = { kind: name as SelectionRuleKind, pattern: scalar };
         } else if (name !== 'aws_profile' && !(scalar === '' || scalar === null || (isSeq(value) && value.items.length === 0))) {
           unsupported.add(name);
         }
@@ -279,7 +265,7 @@ export function findCreationRule(config: SopsConfig, configDir: string, filePath
 export interface ResolvedCreationRule {
   groups: RecipientGroup[];
   shamirThreshold?: number;
-  selectionRule?: ConfigSelectionRule;
+  selectionRule?: SelectionRule;
   macOnlyEncrypted?: boolean;
   /** Where the recipients came from: `flags` or `<config path>:<line>`. */
   source: string;

@@ -71,6 +71,8 @@ export function encodePlaintext(value: Exclude<ScalarValue, null>): Uint8Array {
   return value;
 }
 
+const RFC3339_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
 /** Turns decrypted plaintext back into a typed value; undefined when the bytes do not fit the type. */
 export function decodePlaintext(bytes: Uint8Array, type: ValueType): ScalarValue | undefined {
   if (type === 'bytes') return bytes;
@@ -100,6 +102,7 @@ export function decodePlaintext(bytes: Uint8Array, type: ValueType): ScalarValue
     case 'bool':
       return parseGoBool(text);
     case 'time':
-      return Number.isNaN(Date.parse(text)) ? undefined : new TimeValue(text);
+      // Go's time.Parse(time.RFC3339): Date.parse alone would take "42" or "June 1".
+      return !RFC3339_TIME.test(text) || Number.isNaN(Date.parse(text)) ? undefined : new TimeValue(text);
   }
 }

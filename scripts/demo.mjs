@@ -51,7 +51,7 @@ function check(condition, message) {
 }
 
 function git(...args) {
-  return ['git', '-c', 'init.defaultBranch=main', '-c', 'user.name=coffer demo', '-c', 'user.email=demo@example.invalid', '-c', 'core.pager=cat', ...args];
+  return ['git', '-c', 'init.defaultBranch=main', '-c', 'user.name=coffer demo', '-c', 'user.email=demo@example.invalid', '-c', 'core.pager=cat', '-c', 'commit.gpgsign=false', '-c', 'core.hooksPath=/dev/null', ...args];
 }
 
 function main() {

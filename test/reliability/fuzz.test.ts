@@ -1,0 +1,190 @@
+// Fuzzing every parser that sees untrusted input: it returns or throws a CofferError, nothing else,
+// and every input finishes within a time bound. Inputs are random text and random edits of real
+// files (which reach far deeper than random text). FUZZ_RUNS scales the runs (the stress config sets it).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CofferError } from '../../src/errors.js';
+import { openFile } from '../../src/file/secrets-file.js';
+import { parseEncryptedValue } from '../../src/format/encrypted-value.js';
+import { parseKeyPath } from '../../src/format/key-path.js';
+import { parseMetadata } from '../../src/format/metadata.js';
+import { getStore } from '../../src/format/stores/index.js';
+import type { PlainValue, StoreName } from '../../src/format/tree.js';
+import { parseSopsConfig } from '../../src/policy/sops-config.js';
+import { keyRingFor } from '../helpers/keys.js';
+import { buildFixtures, makeTamperKeys, type TamperFixture } from './tamper-suite.js';
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+/** Per input; generous for a loaded 2-core CI machine, far below what a hang would take. */
+const MAX_MS = 2_000;
+const STORES: StoreName[] = ['yaml', 'json', 'dotenv', 'ini', 'binary'];
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'sops');
+
+const stats = { inputs: 0, cofferErrors: 0, slowest: 0 };
+
+/** Runs fn; fails on any throw that is not a CofferError, or when it takes longer than MAX_MS. */
+function mustBeSafe(name: string, input: unknown, fn: () => unknown): void {
+  const started = performance.now();
+  try {
+    fn();
+  } catch (error) {
+    if (!(error instanceof CofferError)) {
+      throw new Error(`${name} threw ${(error as Error)?.constructor?.name}: ${String(error)} for input ${JSON.stringify(input)?.slice(0, 300)}`);
+    }
+    stats.cofferErrors += 1;
+  } finally {
+    stats.inputs += 1;
+    const took = performance.now() - started;
+    stats.slowest = Math.max(stats.slowest, took);
+    if (took > MAX_MS) throw new Error(`${name} took ${Math.round(took)} ms for input ${JSON.stringify(input)?.slice(0, 300)}`);
+  }
+}
+
+async function mustBeSafeAsync(name: string, input: unknown, fn: () => Promise<unknown>): Promise<void> {
+  const started = performance.now();
+  try {
+    await fn();
+  } catch (error) {
+    if (!(error instanceof CofferError)) {
+      throw new Error(`${name} threw ${(error as Error)?.constructor?.name}: ${String(error)} for input ${JSON.stringify(input)?.slice(0, 300)}`);
+    }
+    stats.cofferErrors += 1;
+  } finally {
+    stats.inputs += 1;
+    const took = performance.now() - started;
+    stats.slowest = Math.max(stats.slowest, took);
+    if (took > MAX_MS) throw new Error(`${name} took ${Math.round(took)} ms`);
+  }
+}
+
+/** Random edits of a real file: replace, insert or delete short runs at random places. */
+function editsOf(text: string): fc.Arbitrary<string> {
+  const edit = fc.record({
+    at: fc.nat({ max: Math.max(0, text.length - 1) }),
+    remove: fc.nat({ max: 8 }),
+    insert: fc.oneof(
+      fc.string({ maxLength: 6 }),
+      fc.constantFrom('\n', ': ', '- ', '"', "'", '{', '}', '[', ']', ',', '=', '#', '&a ', '*a', '!!binary ', '\t', '\\', '\u0000', 'ENC[', 'sops', '\r\n', '  ', '<<: *a'),
+    ),
+  });
+  return fc.array(edit, { minLength: 1, maxLength: 4 }).map((edits) => {
+    let result = text;
+    for (const { at, remove, insert } of edits) {
+      const position = Math.min(at, result.length);
+      result = result.slice(0, position) + insert + result.slice(position + remove);
+    }
+    return result;
+  });
+}
+
+let fixtures: TamperFixture[];
+beforeAll(async () => {
+  fixtures = await buildFixtures(await makeTamperKeys());
+});
+
+describe('fuzzing parsers: only CofferError, bounded time', () => {
+  it('the ENC[...] grammar', () => {
+    const field = fc.oneof(fc.base64String({ maxLength: 60 }), fc.string({ maxLength: 20 }));
+    const enc = fc.oneof(
+      fc.string({ maxLength: 200 }),
+      fc.tuple(field, field, field, fc.oneof(fc.constantFrom('str', 'int', 'float', 'bool', 'bytes', 'time', 'comment'), fc.string({ maxLength: 8 }))).map(
+        ([data, iv, tag, type]) => `ENC[AES256_GCM,data:${data},iv:${iv},tag:${tag},type:${type}]`,
+      ),
+    );
+    fc.assert(fc.property(enc, (text) => mustBeSafe('parseEncryptedValue', text, () => parseEncryptedValue(text, 'f: k'))), { numRuns: RUNS * 3 });
+  });
+
+  it('key paths', () => {
+    const path = fc.oneof(fc.string({ maxLength: 60 }), fc.stringMatching(/^(\[("[^"]*"|'[^']*'|\d{1,3})\]){0,4}[\]["'\\]?$/), fc.stringMatching(/^[a-z0-9.\\]{0,30}$/));
+    fc.assert(fc.property(path, (text) => mustBeSafe('parseKeyPath', text, () => parseKeyPath(text))), { numRuns: RUNS * 3 });
+  });
+
+  it.each(STORES)('the %s store on random text', (store) => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 300 })), (text) =>
+        mustBeSafe(`${store} parse`, text, () => {
+          const document = getStore(store).parse(text, 'fuzz');
+          document.readMetadata();
+          document.toPlain();
+          document.serialize();
+        }),
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('every store on random edits of real encrypted files, through openFile', async () => {
+    for (const fixture of fixtures) {
+      await fc.assert(
+        fc.asyncProperty(editsOf(fixture.text), async (text) =>
+          mustBeSafeAsync(`openFile ${fixture.name}`, text, () => openFile({ file: 'fuzz', store: fixture.store, content: new TextEncoder().encode(text) }, fixture.keys)),
+        ),
+        { numRuns: RUNS },
+      );
+    }
+  });
+
+  it('the sops metadata from any plain value', () => {
+    const scalar = fc.oneof(fc.string({ maxLength: 12 }), fc.bigInt(), fc.double(), fc.boolean(), fc.constant(null));
+    const plain: fc.Arbitrary<PlainValue> = fc.letrec<{ value: PlainValue }>((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        scalar,
+        fc.array(tie('value'), { maxLength: 3 }),
+        fc
+          .array(fc.tuple(fc.constantFrom('age', 'pgp', 'kms', 'key_groups', 'lastmodified', 'mac', 'version', 'shamir_threshold', 'recipient', 'enc', 'encrypted_regex', 'unencrypted_suffix', 'mac_only_encrypted', 'x'), tie('value')), { maxLength: 6 })
+          .map((entries) => new Map(entries)),
+      ),
+    })).value;
+    fc.assert(fc.property(plain, (value) => mustBeSafe('parseMetadata', value, () => parseMetadata(value, 'fuzz'))), { numRuns: RUNS * 2 });
+  });
+
+  it('.sops.yaml', () => {
+    const real = 'creation_rules:\n  - path_regex: secrets/.*\\.yaml$\n    age: age1je6kjhzuhdjy3fqptpttxjh5k8q46vygzlgtpuq3030c947pc5tqz9dqvr\n  - path_regex: ".*"\n    key_groups:\n      - age:\n          - age1je6kjhzuhdjy3fqptpttxjh5k8q46vygzlgtpuq3030c947pc5tqz9dqvr\n    shamir_threshold: 1\n    encrypted_regex: "^(data|password)$"\nstores:\n  json:\n    indent: 2\n';
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 200 }), editsOf(real)), (text) => mustBeSafe('parseSopsConfig', text, () => parseSopsConfig(text, '.sops.yaml'))),
+      { numRuns: RUNS * 2 },
+    );
+  });
+
+  it('reports its figures', () => {
+    console.log(`fuzz: ${stats.inputs} inputs, ${stats.cofferErrors} rejected with a CofferError, 0 other throws, slowest ${Math.round(stats.slowest)} ms`);
+    expect(stats.inputs).toBeGreaterThan(RUNS * 10);
+  });
+});
+
+describe('resource limits', () => {
+  it('a billion-laughs YAML alias bomb is refused with INPUT_TOO_LARGE, quickly', () => {
+    const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let i = 1; i < 10; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+    const bomb = `${levels.join('\n')}\n`;
+    const started = performance.now();
+    let caught: unknown;
+    try {
+      getStore('yaml').parse(bomb, 'bomb.yaml');
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(CofferError);
+    expect((caught as CofferError).code).toBe('INPUT_TOO_LARGE');
+    expect(performance.now() - started).toBeLessThan(MAX_MS);
+  });
+
+  it('a deeply nested document is parsed or refused, never a stack overflow', () => {
+    for (const [store, text] of [
+      ['json', `${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`],
+      ['yaml', `${'['.repeat(20_000)}${']'.repeat(20_000)}`],
+      ['yaml', Array.from({ length: 3000 }, (_, i) => `${' '.repeat(i)}k${i}:`).join('\n')],
+    ] as const) {
+      mustBeSafe(`deep ${store}`, text.slice(0, 40), () => getStore(store).parse(text, `deep.${store}`).toPlain());
+    }
+  });
+
+  it('the SOPS age fixture still opens (the fuzz key rings are real)', async () => {
+    const key = readFileSync(join(FIXTURES, 'age', 'key.txt'), 'utf8').match(/AGE-SECRET-KEY-1\S+/)?.[0] ?? '';
+    const opened = await openFile({ file: 'f', store: 'yaml', content: readFileSync(join(FIXTURES, 'age', 'secret.enc.yaml')) }, keyRingFor({ identity: key, recipient: '' }));
+    expect(opened.macVerified).toBe(true);
+  });
+});

@@ -5,14 +5,41 @@ import type { EncryptOptions, OpenOptions } from '../file/secrets-file.js';
 import type { KeyRing, RecipientPlan } from '../file/key-ring.js';
 import { type SelectionRule, type SelectionRuleKind, selectionRuleFrom } from '../format/selection.js';
 import { createKeyRing as createEnvironmentKeyRing } from '../keys/key-ring.js';
-import { findSopsConfig, loadSopsConfig, resolveRecipients } from '../policy/sops-config.js';
+import { createGpgKeySource } from '../keys/pgp.js';
+import { indexRecipientKeys, recipientKey } from '../policy/coffer-config.js';
+import { loadPolicy, type Policy, resolvePolicyRecipients } from '../policy/policy-file.js';
 import { absolutePath } from './file-access.js';
 import type { CliContext } from './context.js';
 import type { KeyOptions, RecipientOptions } from './options.js';
 
-/** A key ring over `--identity` files and the context's environment. */
-export async function createKeyRing(context: CliContext, options: KeyOptions): Promise<KeyRing> {
-  return createEnvironmentKeyRing({ env: context.env, identityFiles: (options.identity ?? []).map((file) => absolutePath(context, file)) });
+/**
+ * A key ring over `--identity` files, the context's environment and the user's gpg. With a
+ * coffer.yaml, messages name recipients (`alice`) instead of printing their keys.
+ */
+export async function createKeyRing(context: CliContext, options: KeyOptions, policy?: Policy): Promise<KeyRing> {
+  const names = policy?.kind === 'coffer' ? indexRecipientKeys(policy.config) : undefined;
+  return createEnvironmentKeyRing({
+    env: context.env,
+    identityFiles: (options.identity ?? []).map((file) => absolutePath(context, file)),
+    pgp: createGpgKeySource({ env: context.env, interactive: Boolean(context.stdin.isTTY && context.stderr.isTTY) }),
+    ...(names
+      ? {
+          describeRecipient: (key: string) => {
+            const name = names.get(key) ?? names.get(recipientKey(key, 'pgp'));
+            return name ?? (key.length > 20 ? `${key.slice(0, 16)}…` : key);
+          },
+        }
+      : {}),
+  });
+}
+
+/** The policy (coffer.yaml, else .sops.yaml) that applies to the command. */
+export async function loadCommandPolicy(context: CliContext, options: KeyOptions): Promise<Policy | undefined> {
+  return loadPolicy(context.cwd, {
+    ...(options.config ? { configPath: options.config } : {}),
+    env: context.env,
+    onWarning: (message) => context.stderr.write(`coffer: warning: ${message}\n`),
+  });
 }
 
 const RULE_OPTIONS: [keyof RecipientOptions, SelectionRuleKind][] = [
@@ -44,21 +71,23 @@ function thresholdOption(options: RecipientOptions): number | undefined {
   return threshold;
 }
 
-/** Recipients, rule and MAC mode for a new file, with SOPS's precedence (flags, env, .sops.yaml). */
-export async function resolveEncryptionSettings(context: CliContext, file: string, options: RecipientOptions & KeyOptions): Promise<EncryptOptions> {
-  const configPath = await findSopsConfig(context.cwd, {
-    ...(options.config ? { configPath: options.config } : {}),
-    env: context.env,
-    onWarning: (message) => context.stderr.write(`coffer: warning: ${message}\n`),
-  });
-  const config = configPath ? await loadSopsConfig(configPath) : undefined;
+/**
+ * Recipients, rule and MAC mode for a new file, with SOPS's precedence: flags, env, then the
+ * policy (coffer.yaml's environment when it exists, else .sops.yaml's creation rule).
+ */
+export async function resolveEncryptionSettings(
+  context: CliContext,
+  file: string,
+  options: RecipientOptions & KeyOptions,
+  policy?: Policy,
+): Promise<EncryptOptions> {
+  const applied = policy ?? (await loadCommandPolicy(context, options));
   const target = options.filenameOverride ?? (file === '-' ? 'stdin' : file);
-  const resolved = resolveRecipients({
+  const resolved = resolvePolicyRecipients(applied, {
     flags: { ...(options.age ? { age: options.age } : {}), ...(options.pgp ? { pgp: options.pgp } : {}) },
     env: context.env,
     filePath: absolutePath(context, target),
     cwd: context.cwd,
-    ...(config ? { config } : {}),
   });
   const selectionRule = selectionRuleFromOptions(options) ?? resolved.selectionRule;
   const threshold = thresholdOption(options) ?? resolved.shamirThreshold;
@@ -71,8 +100,8 @@ export async function resolveEncryptionSettings(context: CliContext, file: strin
 }
 
 /** The recipients `updatekeys` brings a file to: flags, else its creation rule. */
-export async function resolveRecipientPlan(context: CliContext, file: string, options: RecipientOptions & KeyOptions): Promise<RecipientPlan> {
-  return (await resolveEncryptionSettings(context, file, options)).plan;
+export async function resolveRecipientPlan(context: CliContext, file: string, options: RecipientOptions & KeyOptions, policy?: Policy): Promise<RecipientPlan> {
+  return (await resolveEncryptionSettings(context, file, options, policy)).plan;
 }
 
 /** Open options of the commands that only read values (decrypt, get, exec, exec-file). */

@@ -1,8 +1,11 @@
-// The KeyRing the file operations use, over age identities found as sops finds them.
+// The KeyRing the file operations use, over age identities found as sops finds them and the
+// user's gpg for PGP recipients.
+import { CofferError } from '../errors.js';
 import type { KeyRing, WrappedDataKey } from '../file/key-ring.js';
 import type { RawKeyGroup } from '../format/metadata.js';
 import { type DiscoveredIdentities, discoverAgeIdentities, type KeySources, nodeKeySources } from './identities.js';
-import { keyGroupFromMaps, keyGroupToMaps, unwrapDataKey, wrapDataKey } from './key-groups.js';
+import { effectiveThreshold, type KeyGroup, keyGroupFromMaps, keyGroupToMaps, type PgpKeySource, type UnwrapDataKeyOptions, unwrapDataKey, wrapDataKey } from './key-groups.js';
+import { createGpgKeySource } from './pgp.js';
 
 export interface KeyRingOptions {
   /** Environment to read SOPS_AGE_KEY* from (default: process.env). */
@@ -11,11 +14,19 @@ export interface KeyRingOptions {
   identityFiles?: string[];
   /** Injected file system and shell (tests); default the real ones. */
   sources?: KeySources;
+  /**
+   * The PGP key source; default the user's gpg (SOPS_GPG_EXEC, GNUPGHOME from `env`), which is only
+   * started when a file has PGP recipients and no age identity unwrapped it.
+   */
+  pgp?: PgpKeySource & { describe?: () => string };
+  /** Names a recipient in messages (`alice` for her age key, from coffer.yaml); default the key itself. */
+  describeRecipient?: (recipient: string) => string;
 }
 
 /** A key ring whose identities are discovered on first unwrap (encrypting needs none). */
 export function createKeyRing(options: KeyRingOptions = {}): KeyRing {
   let discovered: Promise<DiscoveredIdentities> | undefined;
+  const environment = () => options.env ?? (options.sources ?? nodeKeySources()).env;
   const discover = () => {
     const sources = options.sources ?? nodeKeySources();
     const env = options.env ?? sources.env;
@@ -24,22 +35,82 @@ export function createKeyRing(options: KeyRingOptions = {}): KeyRing {
     discovered ??= discoverAgeIdentities({ ...sources, env, homedir }, { identityFiles: options.identityFiles ?? [] });
     return discovered;
   };
+  let pgp = options.pgp;
+  const pgpSource = () => {
+    pgp ??= createGpgKeySource({ env: environment() });
+    return pgp;
+  };
+  const describe = options.describeRecipient ?? ((recipient: string) => recipient);
   return {
     async unwrapDataKey(metadata, file) {
       const groups = metadata.keyGroups.map((group) => keyGroupFromMaps(group, file));
       const { identities, tried, identitiesForRecipient } = await discover();
-      return unwrapDataKey(groups, metadata.shamirThreshold, identities, {
+      const hasPgp = groups.some((group) => group.pgp.length > 0);
+      const source = hasPgp ? pgpSource() : undefined;
+      const unwrapOptions: UnwrapDataKeyOptions = {
         file,
-        tried,
+        tried: source?.describe ? [...tried, source.describe()] : tried,
         ...(identitiesForRecipient ? { identitiesForRecipient } : {}),
-      });
+        ...(source ? { pgp: source } : {}),
+      };
+      try {
+        return await unwrapDataKey(groups, metadata.shamirThreshold, identities, unwrapOptions);
+      } catch (error) {
+        if (groups.length < 2 || !(error instanceof CofferError) || error.code !== 'NO_MATCHING_IDENTITY') throw error;
+        throw await missingGroupsError(groups, metadata.shamirThreshold, file, unwrapOptions, (group) =>
+          unwrapDataKey([group], 1, identities, unwrapOptions).then(
+            () => true,
+            () => false,
+          ),
+          describe,
+        );
+      }
     },
     async wrapDataKey(dataKey, plan): Promise<WrappedDataKey> {
-      const groups = await wrapDataKey(dataKey, plan.groups, plan.shamirThreshold);
+      const needsPgp = plan.groups.some((group) => group.pgp.length > 0);
+      const groups = await wrapDataKey(dataKey, plan.groups, plan.shamirThreshold, needsPgp ? { pgp: pgpSource() } : {});
       return {
         keyGroups: groups.map((group) => keyGroupToMaps(group) as unknown as RawKeyGroup),
         shamirThreshold: groups.length > 1 ? plan.shamirThreshold || groups.length : 0,
       };
     },
   };
+}
+
+/** Shamir files: which key groups our keys open, and which are still missing, by name. */
+async function missingGroupsError(
+  groups: KeyGroup[],
+  threshold: number,
+  file: string,
+  options: UnwrapDataKeyOptions,
+  opens: (group: KeyGroup) => Promise<boolean>,
+  describe: (recipient: string) => string,
+): Promise<CofferError> {
+  const needed = effectiveThreshold(threshold, groups.length);
+  const opened: number[] = [];
+  const missing: number[] = [];
+  for (const [index, group] of groups.entries()) (await opens(group) ? opened : missing).push(index);
+  const members = (index: number) => {
+    const group = groups[index]!;
+    const names = [...new Set([...group.age.map((entry) => describe(entry.recipient)), ...group.pgp.map((entry) => describe(entry.fp))])];
+    return `key group ${index + 1} (${names.join(', ') || 'no age or PGP keys'})`;
+  };
+  const still = needed - opened.length;
+  const message =
+    `${file}: the data key is split into ${groups.length} key groups and ${needed} are needed; ` +
+    `your keys open ${opened.length ? opened.map((index) => `key group ${index + 1}`).join(', ') : 'none of them'}; ` +
+    `${still} more needed from: ${missing.map(members).join('; ')}`;
+  return new CofferError('NO_MATCHING_IDENTITY', message, {
+    hints: [
+      `ask holders of ${still === 1 ? 'one of the missing key groups' : `${still} of the missing key groups`} to decrypt with you, or pass one --identity FILE per key group`,
+      'set SOPS_AGE_KEY_FILE to a file holding several identities to use them together',
+    ],
+    data: {
+      file,
+      threshold: needed,
+      openedGroups: opened.map((index) => index + 1),
+      missingGroups: missing.map((index) => index + 1),
+      tried: options.tried,
+    },
+  });
 }

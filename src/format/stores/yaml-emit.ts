@@ -114,6 +114,26 @@ function isEmptyCollection(value: PlainValue): boolean {
   return (value instanceof Map && value.size === 0) || (Array.isArray(value) && value.length === 0);
 }
 
+/**
+ * The text after `key:` for a value of a key at `column`, through its final line break; a line
+ * comment (with its leading space) goes at the end of the key's own line.
+ */
+export function emitValueAfterKey(value: PlainValue, column: number, layout: YamlLayout, lineComment = ''): string {
+  const out: string[] = [];
+  emitValueAfterIndicator(value, column, layout, out);
+  const text = out.join('');
+  if (lineComment === '') return text;
+  const breakAt = text.indexOf('\n');
+  return `${text.slice(0, breakAt)}${lineComment}${text.slice(breakAt)}`;
+}
+
+/** List items whose `-` is at `column`. */
+export function emitSeqItems(items: PlainValue[], column: number, layout: YamlLayout): string {
+  const out: string[] = [];
+  emitSeq(items, column, layout, out);
+  return out.join('');
+}
+
 function emitValueAfterIndicator(value: PlainValue, column: number, layout: YamlLayout, out: string[]): void {
   if (value instanceof Map) {
     if (value.size === 0) out.push(' {}\n');

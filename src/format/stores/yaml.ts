@@ -8,6 +8,7 @@ import type { Leaf, LeafVisitor, PathSegment, PlainMap, PlainValue, ScalarValue,
 import { CommentStack } from './comment-stack.js';
 import { parseError, positionOf, unsupportedValue } from './parse-error.js';
 import { clonePlain, invalidPath, isScalar as isPlainScalar, readMetadataValue, scalarText } from './plain.js';
+import { planDelete, planSet, type TextSplice } from './yaml-edit.js';
 import { emitDocument, emitMetadataEntry, formatYamlScalar, isPlainSafe, type YamlLayout } from './yaml-emit.js';
 import {
   AliasFound,
@@ -265,6 +266,7 @@ export class YamlDocument implements StoreDocument {
       return;
     }
     this.checkPath(path);
+    if (this.spliceText((text, docs) => planSet(text, docs, path, value, this.stream.layout))) return;
     this.editDocuments((docs) => {
       const first = docs[0]!;
       if (first.contents === null) first.contents = new YAMLMap() as unknown as typeof first.contents;
@@ -293,13 +295,23 @@ export class YamlDocument implements StoreDocument {
 
   deleteValue(path: readonly PathSegment[]): boolean {
     if (path.length === 0 || path[0] === 'sops' || !findTree(this.stream.docs[0]?.tree, path)) return false;
+    if (this.spliceText((text, docs) => planDelete(text, docs, path, this.stream.layout))) return true;
     this.editDocuments((docs) => {
       docs[0]!.deleteIn(path);
     });
     return true;
   }
 
-  /** Structural edits: apply them with the yaml Document API to the current text and re-index. */
+  /** Structural edits as a text splice on the current text (other lines stay as they are); false when `plan` has none. */
+  private spliceText(plan: (text: string, docs: Document.Parsed[]) => TextSplice | undefined): boolean {
+    const text = this.serialize();
+    const splice = plan(text, composeStream(text, this.file).docs);
+    if (!splice) return false;
+    this.reindex(text.slice(0, splice.start) + splice.text + text.slice(splice.end));
+    return true;
+  }
+
+  /** Structural edits the text splices cannot do: apply them with the yaml Document API and re-index. */
   private editDocuments(edit: (docs: Document.Parsed[]) => void): void {
     const text = this.serialize();
     const { docs } = composeStream(text, this.file);
@@ -310,8 +322,12 @@ export class YamlDocument implements StoreDocument {
       const part = doc.toString(options);
       return index === 0 || part.startsWith('---') ? part : `---\n${part}`;
     });
+    this.reindex(rewritten.join(''));
+  }
+
+  private reindex(text: string): void {
     const layout = this.stream.layout;
-    this.stream = indexStream(rewritten.join(''), this.file);
+    this.stream = indexStream(text, this.file);
     this.stream.layout = layout;
     if (this.metadataEdit.kind === 'write' && this.stream.docs.every((doc) => doc.blockRoot)) return;
     this.metadataEdit = { kind: 'keep' };

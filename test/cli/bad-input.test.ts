@@ -31,7 +31,7 @@ interface Case {
 }
 
 const line = (text: string, key: string) => text.split('\n').find((l) => l.trimStart().startsWith(`${key}: `)) ?? '';
-const valueOf = (text: string, key: string) => line(text, key).split(': ')[1] ?? '';
+const ciphertextOf = (text: string, key: string) => line(text, key).split(': ')[1] ?? '';
 
 const cases: Case[] = [
   { name: 'malformed YAML', file: 'broken.yaml', content: `a: 1\nb: [unclosed\nc: ${CANARY}\n`, argv: (f) => ['encrypt', '--age', 'RECIPIENT', f], code: 'PARSE_ERROR', exit: 1, mentions: ['broken.yaml:'] },
@@ -57,11 +57,11 @@ function contentFor(test: Case): string | undefined {
   if (test.content !== undefined) return test.content;
   switch (test.file) {
     case 'truncated.yaml':
-      return encrypted.replace(valueOf(encrypted, 'other'), valueOf(encrypted, 'other').slice(0, 40));
+      return encrypted.replace(ciphertextOf(encrypted, 'other'), ciphertextOf(encrypted, 'other').slice(0, 40));
     case 'tampered.yaml':
       return encrypted.replace(/^other: ENC\[AES256_GCM,data:(.)/m, (_m, c: string) => `other: ENC[AES256_GCM,data:${c === 'A' ? 'B' : 'A'}`);
     case 'moved.yaml':
-      return encrypted.replace(`other: ${valueOf(encrypted, 'other')}`, `other: ${valueOf(encrypted, 'password')}`);
+      return encrypted.replace(`other: ${ciphertextOf(encrypted, 'other')}`, `other: ${ciphertextOf(encrypted, 'password')}`);
     case 'mac.yaml':
       return encrypted.replace(/^ {4}port: .*\n/m, '');
     case 'version.yaml':

@@ -22,15 +22,20 @@ Environment:
   SOPS_AGE_RECIPIENTS                                 recipients for encrypt (comma-separated)
   SOPS_CONFIG                                         path of .sops.yaml (default: searched upward)`;
 
-export function buildProgram(context: CliContext): Command {
-  const program = new Command('coffer')
+export function buildProgram(context: CliContext, json = false): Command {
+  // With --json, commander's own usage errors are left to reportError, which prints them as JSON.
+  const outputError = (text: string, write: (text: string) => void) => {
+    if (!json) write(text);
+  };
+  const program: Command = new Command('coffer')
     .description('git-backed, SOPS-compatible encrypted secrets: values encrypted, keys in clear')
     .version(VERSION, '-V, --version')
-    .showHelpAfterError('(run with --help for usage)')
+    .showHelpAfterError(json ? false : '(run with --help for usage)')
     .addHelpText('after', EXIT_CODE_HELP)
     .configureOutput({
       writeOut: (text) => context.stdout.write(text),
       writeErr: (text) => context.stderr.write(text),
+      outputError,
     })
     .enablePositionalOptions()
     .exitOverride();
@@ -43,6 +48,7 @@ export function buildProgram(context: CliContext): Command {
     command.exitOverride().configureOutput({
       writeOut: (text) => context.stdout.write(text),
       writeErr: (text) => context.stderr.write(text),
+      outputError,
     });
   }
   return program;
@@ -57,7 +63,12 @@ function wantsJson(argv: readonly string[]): boolean {
 export function reportError(context: CliContext, error: unknown, json: boolean): number {
   if (error instanceof CommanderError) {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
-    return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    if (error.exitCode === 0) return ExitCode.ok;
+    if (json) {
+      const usage = new CofferError('USAGE', error.message.replace(/^error: /, ''), { hints: ['run the command with --help for its usage'] });
+      context.stderr.write(`${JSON.stringify({ error: usage.toJSON() })}\n`);
+    }
+    return ExitCode.usage;
   }
   const cofferError = isCofferError(error)
     ? error
@@ -76,7 +87,7 @@ export function reportError(context: CliContext, error: unknown, json: boolean):
 
 /** Runs the CLI with an injected context; never calls process.exit. */
 export async function runCli(argv: readonly string[], context: CliContext = nodeCliContext()): Promise<number> {
-  const program = buildProgram(context);
+  const program = buildProgram(context, wantsJson(argv));
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return Number(program.getOptionValue('__exitCode') ?? ExitCode.ok);

@@ -1,10 +1,14 @@
 // The `coffer` command line: commander wiring, and the one place errors become exit codes.
 import { Command, CommanderError } from 'commander';
 import { CofferError, ExitCode, isCofferError } from '../errors.js';
+import { registerAccessCommand } from './commands/access.js';
 import { registerEditCommand } from './commands/edit.js';
 import { registerEncryptCommands } from './commands/encrypt.js';
 import { registerExecCommands } from './commands/exec.js';
+import { registerExplainCommand } from './commands/explain.js';
+import { registerInitCommand } from './commands/init.js';
 import { registerKeyCommands } from './commands/keys.js';
+import { registerRevokeCommand } from './commands/revoke.js';
 import { registerValueCommands } from './commands/values.js';
 import { type CliContext, nodeCliContext } from './context.js';
 
@@ -44,6 +48,10 @@ export function buildProgram(context: CliContext, json = false): Command {
   registerValueCommands(program, context);
   registerEditCommand(program, context);
   registerExecCommands(program, context);
+  registerInitCommand(program, context);
+  registerAccessCommand(program, context);
+  registerExplainCommand(program, context);
+  registerRevokeCommand(program, context);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({
       writeOut: (text) => context.stdout.write(text),

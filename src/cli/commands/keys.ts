@@ -1,5 +1,6 @@
 // `coffer keygen`, `coffer updatekeys` and `coffer rotate`.
-import { open } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
+import { dirname, relative } from 'node:path';
 import type { Command } from 'commander';
 import { CofferError } from '../../errors.js';
 import { listRecipients, recipientPlanOf } from '../../file/key-ring.js';
@@ -7,7 +8,9 @@ import { openFile, rotateDataKey, updateRecipients } from '../../file/secrets-fi
 import { generateAgeIdentity } from '../../keys/age.js';
 import { type CliContext, writeJson } from '../context.js';
 import { absolutePath, modifyFile } from '../file-access.js';
-import { createKeyRing, resolveRecipientPlan } from '../key-setup.js';
+import { listEncryptedFiles, takeInventory, unmatchedGlobError } from '../../policy/inventory.js';
+import type { Policy } from '../../policy/policy-file.js';
+import { createKeyRing, loadCommandPolicy, resolveRecipientPlan } from '../key-setup.js';
 import { addIdentityOptions, addOutputOptions, addRecipientOptions, type KeyOptions, type RecipientOptions } from '../options.js';
 
 interface KeygenOptions {
@@ -20,6 +23,8 @@ interface UpdateKeysOptions extends KeyOptions, RecipientOptions {
   inputType?: string;
   dryRun?: boolean;
   yes?: boolean;
+  all?: boolean;
+  allowUnmatched?: boolean;
 }
 
 interface RotateOptions extends KeyOptions {
@@ -30,19 +35,23 @@ interface RotateOptions extends KeyOptions {
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
-/** Creates a key file exclusively with mode 0600: never overwrites an existing key. */
-async function writeNewKeyFile(path: string, content: string): Promise<void> {
+/**
+ * Creates a key file exclusively with mode 0600: never overwrites an existing key. Missing parent
+ * directories (such as ~/.config/sops/age) are created 0700.
+ */
+async function writeNewKeyFile(path: string, shownPath: string, content: string): Promise<void> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     handle = await open(path, 'wx', 0o600);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new CofferError('KEY_FILE_EXISTS', `${path} already exists; refusing to overwrite a key file`, {
+      throw new CofferError('KEY_FILE_EXISTS', `${shownPath} already exists; refusing to overwrite a key file`, {
         hints: ['choose another path with -o, or remove the old key only if nothing is encrypted for it'],
-        data: { file: path },
+        data: { file: shownPath },
       });
     }
-    throw new CofferError('WRITE_FAILED', `cannot create ${path}: ${(error as NodeJS.ErrnoException).code ?? 'unknown error'}`, { cause: error });
+    throw new CofferError('WRITE_FAILED', `cannot create ${shownPath}: ${(error as NodeJS.ErrnoException).code ?? 'unknown error'}`, { cause: error });
   }
   try {
     await handle.writeFile(content);
@@ -85,15 +94,17 @@ Examples:
         context.stdout.write(content);
         return;
       }
-      await writeNewKeyFile(absolutePath(context, options.output), content);
+      await writeNewKeyFile(absolutePath(context, options.output), options.output, content);
       if (options.json) writeJson(context, { publicKey: recipient, file: options.output });
       else if (!options.quiet) context.stderr.write(`Public key: ${recipient}\n`);
     });
 
   const updatekeys = program
     .command('updatekeys')
-    .description('re-wrap the same data key for the recipients of .sops.yaml (or --age); values, lastmodified and MAC untouched')
-    .argument('<files...>', 'encrypted files')
+    .description('re-wrap the same data key for the recipients of coffer.yaml or .sops.yaml (or --age); values, lastmodified and MAC untouched')
+    .argument('[files...]', 'encrypted files (or --all)')
+    .option('--all', 'every encrypted file the policy governs (coffer.yaml environments, or files under .sops.yaml)')
+    .option('--allow-unmatched', 'with --all: do not fail when an environment glob matches no file')
     .option('--dry-run', 'show the changes without writing')
     .option('-y, --yes', 'accepted for sops compatibility (coffer never asks)')
     .option('--input-type <store>', 'store of the files (default: from the extension)');
@@ -101,12 +112,17 @@ Examples:
   addIdentityOptions(updatekeys);
   addOutputOptions(updatekeys);
   updatekeys
-    .addHelpText('after', '\nExamples:\n  coffer updatekeys secrets/*.yaml\n  coffer updatekeys --dry-run --json secrets/prod.yaml')
-    .action(async (files: string[], options: UpdateKeysOptions) => {
-      const keys = await createKeyRing(context, options);
+    .addHelpText('after', '\nExamples:\n  coffer updatekeys secrets/*.yaml\n  coffer updatekeys --all --dry-run\n  coffer updatekeys --dry-run --json secrets/prod.yaml')
+    .action(async (named: string[], options: UpdateKeysOptions) => {
+      const policy = await loadCommandPolicy(context, options);
+      const files = options.all ? await policyFiles(context, policy, named, options) : named;
+      if (!options.all && files.length === 0) {
+        throw new CofferError('USAGE', 'updatekeys needs files, or --all', { hints: ['coffer updatekeys secrets/prod.yaml', 'coffer updatekeys --all --dry-run'] });
+      }
+      const keys = await createKeyRing(context, options, policy);
       const results = [];
       for (const file of files) {
-        const plan = await resolveRecipientPlan(context, file, options);
+        const plan = await resolveRecipientPlan(context, file, options, policy);
         let added: string[] = [];
         let removed: string[] = [];
         const changed = await modifyFile(context, file, options.inputType, async (source) => {
@@ -125,6 +141,10 @@ Examples:
           for (const recipient of added) context.stderr.write(`  + ${recipient}\n`);
           for (const recipient of removed) context.stderr.write(`  - ${recipient}\n`);
         }
+      }
+      if (options.all && !options.json && !options.quiet) {
+        const changed = results.filter((result) => result.changed).length;
+        context.stderr.write(`${options.dryRun ? '[dry run] ' : ''}${changed} of ${results.length} files ${options.dryRun ? 'would change' : 'updated'}\n`);
       }
       if (options.json) writeJson(context, { dryRun: options.dryRun ?? false, files: results });
     });
@@ -167,4 +187,27 @@ Examples:
       }
       if (options.json) writeJson(context, { rotated: files });
     });
+}
+
+/** `updatekeys --all`: the files the policy governs, relative to the working directory. */
+async function policyFiles(context: CliContext, policy: Policy | undefined, named: string[], options: UpdateKeysOptions): Promise<string[]> {
+  if (named.length > 0) throw new CofferError('USAGE', '--all takes no file arguments', { hints: ['coffer updatekeys --all', 'or name the files without --all'] });
+  if (!policy) {
+    throw new CofferError('CONFIG_NOT_FOUND', '--all needs a coffer.yaml or .sops.yaml', { hints: ['`coffer init` writes a coffer.yaml', 'or name the files: coffer updatekeys FILE...'] });
+  }
+  let absolute: string[];
+  if (policy.kind === 'coffer') {
+    const inventory = await takeInventory(policy.config);
+    const unmatched = unmatchedGlobError(inventory);
+    if (unmatched && !options.allowUnmatched) throw unmatched;
+    for (const file of inventory.files) {
+      if (!file.environment) context.stderr.write(`coffer: warning: ${file.path} is encrypted but no environment claims it; left as it is\n`);
+      else if (!file.current && !options.quiet) context.stderr.write(`coffer: note: ${file.path} is ${file.problem ?? 'not encrypted'}; skipped\n`);
+    }
+    absolute = inventory.files.filter((file) => file.environment && file.current).map((file) => file.absolute);
+  } else {
+    const dir = dirname(policy.config.path);
+    absolute = (await listEncryptedFiles(dir)).map((path) => absolutePath(context, `${dir}/${path}`));
+  }
+  return absolute.map((path) => relative(context.cwd, path) || path);
 }

@@ -1,0 +1,240 @@
+// `coffer init`: writes a commented starter coffer.yaml, or one imported from .sops.yaml.
+import { access, readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { CofferError } from '../../errors.js';
+import { writeFileAtomic } from '../../io/atomic-write.js';
+import { withFileLock } from '../../io/lock.js';
+import { parseAgeRecipient } from '../../keys/age.js';
+import { discoverAgeIdentities, nodeKeySources } from '../../keys/identities.js';
+import { normalizeFingerprint } from '../../keys/pgp.js';
+import { COFFER_CONFIG_NAME, parseCofferConfig } from '../../policy/coffer-config.js';
+import { findSopsConfig, parseSopsConfig, type SopsConfig } from '../../policy/sops-config.js';
+import { type CliContext, note } from '../context.js';
+
+interface InitOptions {
+  recipient?: string[];
+  environment?: string[];
+  fromSops?: string | boolean;
+  output?: string;
+  force?: boolean;
+  quiet?: boolean;
+}
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const quote = (text: string) => JSON.stringify(text);
+const flowList = (items: readonly string[]) => `[${items.map((item) => (NAME.test(item) ? item : quote(item))).join(', ')}]`;
+
+interface StarterRecipient {
+  name: string;
+  age: string[];
+  pgp: string[];
+}
+
+const HEADER = `# yaml-language-server: $schema=./node_modules/coffer/schemas/coffer.schema.json
+# coffer.yaml: who may read which secrets files. Review changes to it like code.
+#   coffer access            who can read which file today, and where files drift from this policy
+#   coffer explain FILE      which environment applies to a file, and why
+#   coffer updatekeys --all  re-wrap every file for the readers below (same data key)
+#   coffer revoke NAME       offboard someone: new data keys for what they could read
+version: 1
+`;
+
+function parseNamedKeys(values: readonly string[]): StarterRecipient[] {
+  return values.map((value) => {
+    const split = value.indexOf('=');
+    const name = value.slice(0, Math.max(split, 0)).trim();
+    if (split <= 0 || !NAME.test(name)) {
+      throw new CofferError('USAGE', '--recipient takes NAME=KEY[,KEY...] (a name of letters, digits, ".", "_", "-")', {
+        hints: ['coffer init --recipient alice=age1... --recipient ci=age1...'],
+      });
+    }
+    const recipient: StarterRecipient = { name, age: [], pgp: [] };
+    value
+      .slice(split + 1)
+      .split(',')
+      .map((key) => key.trim())
+      .filter(Boolean)
+      .forEach((key, index) => {
+        const fingerprint = normalizeFingerprint(key).toUpperCase();
+        if (/^[0-9A-F]{40}$/.test(fingerprint)) recipient.pgp.push(fingerprint);
+        else recipient.age.push(parseAgeRecipient(key, index + 1).recipient);
+      });
+    if (recipient.age.length + recipient.pgp.length === 0) throw new CofferError('USAGE', `--recipient ${name}= has no key`);
+    return recipient;
+  });
+}
+
+function recipientLine(recipient: StarterRecipient): string {
+  const fields = [
+    ...(recipient.age.length ? [`age: ${recipient.age.length === 1 ? recipient.age[0] : flowList(recipient.age)}`] : []),
+    ...(recipient.pgp.length ? [`pgp: ${flowList(recipient.pgp)}`] : []),
+  ];
+  return `  ${recipient.name}: { ${fields.join(', ')} }`;
+}
+
+function starterText(recipients: StarterRecipient[], environments: { name: string; globs: string[] }[]): string {
+  const names = recipients.map((recipient) => recipient.name);
+  return `${HEADER}
+# People and machines: age public keys (age1...) and/or PGP fingerprints; email and github are optional.
+recipients:
+${recipients.map(recipientLine).join('\n')}
+  # bob: { age: [age1...], pgp: [40-HEX-FINGERPRINT], email: bob@example.com, github: bob }
+
+# Named lists of recipients and other groups (a group may include groups, never itself).
+groups:
+  team: ${flowList(names)}
+
+# Environments map file globs (relative to this file: **, *, ?, {a,b}) to who may read them.
+# A file belongs to exactly one environment. Selection rules (at most one): encrypted_regex,
+# unencrypted_regex, encrypted_suffix, unencrypted_suffix, encrypted_comment_regex,
+# unencrypted_comment_regex; and mac_only_encrypted.
+environments:
+${environments
+  .map(
+    (environment) => `  ${environment.name}:
+    files: ${flowList(environment.globs)}
+    readers: [team]`,
+  )
+  .join('\n')}
+  # prod:
+  #   files: ["secrets/prod/**"]
+  #   key_groups: [[operators], [ci-deploy]]   # Shamir: the data key is split between the groups
+  #   shamir_threshold: 2                      # keys from 2 groups are needed to decrypt
+  #   encrypted_regex: "^(password|token|.*_key)$"
+`;
+}
+
+/** coffer.yaml text equivalent to a .sops.yaml: one environment per creation rule. */
+function importedText(sops: SopsConfig, named: StarterRecipient[]): string {
+  const nameOf = new Map<string, string>();
+  for (const recipient of named) for (const key of [...recipient.age, ...recipient.pgp]) nameOf.set(key, recipient.name);
+  const recipients = new Map<string, StarterRecipient>(named.map((recipient) => [recipient.name, recipient]));
+  const nameKey = (key: string, kind: 'age' | 'pgp') => {
+    const normal = kind === 'pgp' ? normalizeFingerprint(key).toUpperCase() : key;
+    let name = nameOf.get(normal);
+    if (!name) {
+      name = `${kind}-${[...recipients.keys()].filter((existing) => existing.startsWith(`${kind}-`)).length + 1}`;
+      nameOf.set(normal, name);
+      recipients.set(name, { name, age: kind === 'age' ? [normal] : [], pgp: kind === 'pgp' ? [normal] : [] });
+    }
+    return name;
+  };
+  const used = new Set<string>();
+  const environments = sops.creationRules.map((rule, index) => {
+    const guess = /\b(dev|development|staging|stage|prod|production|test|testing|qa)\b/.exec(rule.pathRegex ?? '')?.[1];
+    const name = guess && !used.has(guess) ? guess : `rule-${index + 1}`;
+    used.add(name);
+    const groups = rule.groups.map((group) => [...new Set([...group.age.map((key) => nameKey(key, 'age')), ...group.pgp.map((key) => nameKey(key, 'pgp'))])]);
+    const lines = [`  ${name}:`, `    # .sops.yaml line ${rule.line}${rule.pathRegex === undefined ? ' (no path_regex: SOPS applied it to every file no earlier rule matched)' : ''}`];
+    lines.push(`    path_regex: ${quote(rule.pathRegex ?? '.*')}`);
+    if (groups.length > 1) {
+      lines.push(`    key_groups: [${groups.map(flowList).join(', ')}]`);
+      if (rule.shamirThreshold) lines.push(`    shamir_threshold: ${rule.shamirThreshold}`);
+    } else lines.push(`    readers: ${flowList(groups[0] ?? [])}`);
+    if (rule.selectionRule) lines.push(`    ${rule.selectionRule.kind}: ${quote(rule.selectionRule.pattern)}`);
+    if (rule.macOnlyEncrypted !== undefined) lines.push(`    mac_only_encrypted: ${rule.macOnlyEncrypted}`);
+    if (rule.unsupportedSources.length) lines.push(`    # not imported (coffer cannot use them): ${rule.unsupportedSources.join(', ')}`);
+    // a rule with no age or PGP key would be an environment nobody can read: left for a person to decide
+    if (groups.length === 0 || groups.some((group) => group.length === 0)) return lines.map((line) => `  # ${line.trimStart()}`).join('\n');
+    return lines.join('\n');
+  });
+  return `${HEADER}
+# Imported from ${sops.path}. Rename the recipients (age-1, pgp-1...) to the people they belong to.
+# SOPS used the first rule that matched; in coffer.yaml a file must match exactly one environment,
+# so \`coffer access\` reports any file two of these patterns claim: narrow them then.
+recipients:
+${[...recipients.values()].map(recipientLine).join('\n')}
+
+groups: {}
+
+environments:
+${environments.join('\n')}
+`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The public key of the user's own age identity, when there is exactly one obvious one. */
+async function ownRecipient(context: CliContext): Promise<StarterRecipient | undefined> {
+  const sources = nodeKeySources();
+  const homedir = context.env['HOME'] ?? sources.homedir;
+  try {
+    const { identities } = await discoverAgeIdentities({ ...sources, env: context.env, homedir });
+    const recipient = identities.find((identity) => identity.recipient)?.recipient;
+    const user = (context.env['USER'] ?? 'me').toLowerCase().replace(/[^a-z0-9._-]/g, '') || 'me';
+    return recipient ? { name: NAME.test(user) ? user : 'me', age: [recipient], pgp: [] } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function registerInitCommand(program: Command, context: CliContext): void {
+  program
+    .command('init')
+    .description('write a commented starter coffer.yaml (or import .sops.yaml with --from-sops)')
+    .option('--recipient <name=key>', 'a recipient and their age keys / PGP fingerprints, comma-separated (repeatable; default: your own age key as $USER)', collect)
+    .option('--environment <name=globs>', 'an environment and its file globs, comma-separated (repeatable; default dev=secrets/dev/**)', collect)
+    .option('--from-sops [file]', 'import the creation rules of .sops.yaml (default: the one found from here upward)')
+    .option('-o, --output <file>', 'where to write (default: coffer.yaml here; - for stdout)')
+    .option('--force', 'overwrite an existing coffer.yaml')
+    .option('-q, --quiet', 'print nothing but errors')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  coffer init
+  coffer init --recipient alice=age1... --recipient ci=age1... --environment dev=secrets/dev/** --environment prod=secrets/prod/**
+  coffer init --from-sops`,
+    )
+    .action(async (options: InitOptions) => {
+      const named = parseNamedKeys(options.recipient ?? []);
+      const output = options.output === '-' ? undefined : resolve(context.cwd, options.output ?? COFFER_CONFIG_NAME);
+      let text: string;
+      if (options.fromSops) {
+        const path =
+          typeof options.fromSops === 'string'
+            ? resolve(context.cwd, options.fromSops)
+            : await findSopsConfig(context.cwd, { env: context.env });
+        if (!path || !(await exists(path))) {
+          throw new CofferError('CONFIG_NOT_FOUND', `no .sops.yaml to import${path ? ` at ${path}` : ' from here upward'}`, { hints: ['pass its path: coffer init --from-sops path/.sops.yaml'] });
+        }
+        text = importedText(parseSopsConfig(await readFile(path, 'utf8'), path), named);
+      } else {
+        const recipients = named.length ? named : [await ownRecipient(context)].filter((r): r is StarterRecipient => r !== undefined);
+        if (recipients.length === 0) {
+          throw new CofferError('USAGE', 'no recipient for the starter coffer.yaml: pass --recipient NAME=age1..., or create your key first', {
+            hints: ['coffer keygen -o ~/.config/sops/age/keys.txt', 'coffer init --recipient alice=age1...'],
+          });
+        }
+        const environments = (options.environment ?? ['dev=secrets/dev/**']).map((value) => {
+          const split = value.indexOf('=');
+          const name = value.slice(0, Math.max(split, 0)).trim();
+          const globs = value.slice(split + 1).split(',').map((glob) => glob.trim()).filter(Boolean);
+          if (split <= 0 || !NAME.test(name) || globs.length === 0) {
+            throw new CofferError('USAGE', '--environment takes NAME=GLOB[,GLOB...]', { hints: ['coffer init --environment "dev=secrets/dev/**"'] });
+          }
+          return { name, globs };
+        });
+        text = starterText(recipients, environments);
+      }
+      // what we write must be what we read back
+      parseCofferConfig(text, output ?? COFFER_CONFIG_NAME, output ? dirname(output) : context.cwd);
+      if (!output) {
+        context.stdout.write(text);
+        return;
+      }
+      if (!options.force && (await exists(output))) {
+        throw new CofferError('USAGE', `${output} already exists`, { hints: ['pass --force to overwrite it, or -o - to print the starter instead'] });
+      }
+      await withFileLock(output, () => writeFileAtomic(output, text));
+      note(context, options.quiet, `wrote ${output}`);
+      if (await exists(join(dirname(output), '.sops.yaml'))) note(context, options.quiet, 'note: coffer.yaml now wins over .sops.yaml in this directory');
+    });
+}

@@ -51,6 +51,15 @@ function editorFailed(fileName: string, message: string, cause?: unknown): Coffe
 }
 
 /**
+ * `exec ` when the editor line is a plain command with arguments, so the shell is replaced by the
+ * editor and a SIGTERM/SIGHUP we forward reaches the editor itself instead of killing only the
+ * shell and orphaning the editor. Lines with shell syntax or `VAR=value` prefixes run as they are.
+ */
+function execPrefix(editor: string): string {
+  return /^[\w./~+-]+(\s+[\w./~+:,@%-]+)*$/.test(editor) ? 'exec ' : '';
+}
+
+/**
  * Runs the editor command line through `sh -c '<editor> "$@"'` (like git), so $EDITOR may carry
  * arguments and quoting while the file path travels as a positional argument.
  */
@@ -58,7 +67,7 @@ async function runEditor(editor: string, file: string, fileName: string, env: No
   const child =
     process.platform === 'win32'
       ? spawn(`${editor} "${file}"`, { shell: true, stdio: 'inherit', env })
-      : spawn('/bin/sh', ['-c', `${editor} "$@"`, editor, file], { stdio: 'inherit', env });
+      : spawn('/bin/sh', ['-c', `${execPrefix(editor)}${editor} "$@"`, editor, file], { stdio: 'inherit', env });
   const name = editor.split(/\s+/)[0] ?? editor;
   // The terminal already delivers ^C to the editor, which decides what it means; SIGTERM/SIGHUP
   // sent to us alone are passed on so the editor does not outlive us.

@@ -24,6 +24,8 @@ export interface Finished {
 
 export interface Started {
   child: ChildProcess;
+  /** When the process itself has exited (its grandchildren may still hold the output pipes). */
+  exited: Promise<void>;
   finished: Promise<Finished>;
 }
 
@@ -32,7 +34,8 @@ export interface CliDir {
   key: TestKey;
   env: NodeJS.ProcessEnv;
   path(name: string): string;
-  start(args: string[], options?: { stdin?: string; env?: NodeJS.ProcessEnv }): Started;
+  /** `detached` makes the child a process-group leader (for a terminal-like ^C to the whole group). */
+  start(args: string[], options?: { stdin?: string; env?: NodeJS.ProcessEnv; detached?: boolean }): Started;
   run(args: string[], options?: { stdin?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<Finished>;
   open(name: string): Promise<OpenedFile>;
   dispose(): Promise<void>;
@@ -48,9 +51,9 @@ export async function createCliDir(prefix = 'coffer-rel-'): Promise<CliDir> {
   const key = await makeTestKey();
   await writeFile(join(dir, 'key.txt'), `${key.identity}\n`, { mode: 0o600 });
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: join(dir, 'home'), XDG_CONFIG_HOME: join(dir, 'home', '.config'), SOPS_AGE_KEY_FILE: join(dir, 'key.txt') };
-  const start = (args: string[], options: { stdin?: string; env?: NodeJS.ProcessEnv } = {}): Started => {
+  const start = (args: string[], options: { stdin?: string; env?: NodeJS.ProcessEnv; detached?: boolean } = {}): Started => {
     const began = performance.now();
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'], detached: options.detached ?? false });
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -65,7 +68,8 @@ export async function createCliDir(prefix = 'coffer-rel-'): Promise<CliDir> {
       child.once('error', reject);
       child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr, ms: performance.now() - began }));
     });
-    return { child, finished };
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    return { child, exited, finished };
   };
   const keys = keyRingFor(key);
   return {

@@ -178,10 +178,8 @@ describe('coffer.yaml access model', () => {
     expect(app).not.toBe(before['secrets/dev/app.yaml']);
     // coffer.yaml: only bob's line and his name in the group changed, comments kept
     const policyAfter = await sb.read('coffer.yaml');
-    expect(policyAfter).not.toContain('bob');
-    expect(policyAfter).toContain('developers: [alice]   # everyone who writes code');
-    expect(policyAfter).toContain('# Access policy of the test repo; comments must survive revoke.');
-    expect(policyAfter).toContain('readers: [alice, carol]  # not bob');
+    const policyBefore = before['coffer.yaml']!;
+    expect(policyAfter).toBe(policyBefore.replace(/  bob: .*\n/, '').replace('developers: [alice, bob]', 'developers: [alice]'));
     const access = JSON.parse((await sb.run(['access', '--json'])).stdout);
     expect(access.drift).toBe(0);
   });

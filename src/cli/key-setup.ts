@@ -14,22 +14,19 @@ import type { KeyOptions, RecipientOptions } from './options.js';
 
 /**
  * A key ring over `--identity` files, the context's environment and the user's gpg. With a
- * coffer.yaml, messages name recipients (`alice`) instead of printing their keys.
+ * coffer.yaml, Shamir errors name recipients (`alice`) instead of printing their keys.
  */
 export async function createKeyRing(context: CliContext, options: KeyOptions, policy?: Policy): Promise<KeyRing> {
-  const names = policy?.kind === 'coffer' ? indexRecipientKeys(policy.config) : undefined;
   return createEnvironmentKeyRing({
     env: context.env,
     identityFiles: (options.identity ?? []).map((file) => absolutePath(context, file)),
     pgp: createGpgKeySource({ env: context.env, interactive: Boolean(context.stdin.isTTY && context.stderr.isTTY) }),
-    ...(names
-      ? {
-          describeRecipient: (key: string) => {
-            const name = names.get(key) ?? names.get(recipientKey(key, 'pgp'));
-            return name ?? (key.length > 20 ? `${key.slice(0, 16)}…` : key);
-          },
-        }
-      : {}),
+    // only an error message needs the names, so coffer.yaml is read then and not on every decrypt
+    describeRecipients: async () => {
+      const applied = policy ?? (await loadCommandPolicy(context, options));
+      const names = applied?.kind === 'coffer' ? indexRecipientKeys(applied.config) : new Map<string, string>();
+      return (key: string) => names.get(key) ?? names.get(recipientKey(key, 'pgp')) ?? (key.length > 20 ? `${key.slice(0, 16)}…` : key);
+    },
   });
 }
 

@@ -19,8 +19,11 @@ export interface KeyRingOptions {
    * started when a file has PGP recipients and no age identity unwrapped it.
    */
   pgp?: PgpKeySource & { describe?: () => string };
-  /** Names a recipient in messages (`alice` for her age key, from coffer.yaml); default the key itself. */
-  describeRecipient?: (recipient: string) => string;
+  /**
+   * Names recipients in messages (`alice` for her age key, from coffer.yaml); asked only when an
+   * error needs it. Default: the key itself.
+   */
+  describeRecipients?: () => Promise<(recipient: string) => string>;
 }
 
 /** A key ring whose identities are discovered on first unwrap (encrypting needs none). */
@@ -40,7 +43,6 @@ export function createKeyRing(options: KeyRingOptions = {}): KeyRing {
     pgp ??= createGpgKeySource({ env: environment() });
     return pgp;
   };
-  const describe = options.describeRecipient ?? ((recipient: string) => recipient);
   return {
     async unwrapDataKey(metadata, file) {
       const groups = metadata.keyGroups.map((group) => keyGroupFromMaps(group, file));
@@ -57,13 +59,10 @@ export function createKeyRing(options: KeyRingOptions = {}): KeyRing {
         return await unwrapDataKey(groups, metadata.shamirThreshold, identities, unwrapOptions);
       } catch (error) {
         if (groups.length < 2 || !(error instanceof CofferError) || error.code !== 'NO_MATCHING_IDENTITY') throw error;
-        throw await missingGroupsError(groups, metadata.shamirThreshold, file, unwrapOptions, (group) =>
-          unwrapDataKey([group], 1, identities, unwrapOptions).then(
-            () => true,
-            () => false,
-          ),
-          describe,
-        );
+        // Which groups our age identities belong to, by public key (a Shamir share alone is no data key to check).
+        const ours = new Set(identities.map((identity) => identity.recipient).filter((recipient) => recipient !== undefined));
+        const describe = (await options.describeRecipients?.().catch(() => undefined)) ?? ((recipient: string) => recipient);
+        throw missingGroupsError(groups, metadata.shamirThreshold, file, unwrapOptions, (group) => group.age.some((entry) => ours.has(entry.recipient)), describe);
       }
     },
     async wrapDataKey(dataKey, plan): Promise<WrappedDataKey> {
@@ -78,18 +77,18 @@ export function createKeyRing(options: KeyRingOptions = {}): KeyRing {
 }
 
 /** Shamir files: which key groups our keys open, and which are still missing, by name. */
-async function missingGroupsError(
+function missingGroupsError(
   groups: KeyGroup[],
   threshold: number,
   file: string,
   options: UnwrapDataKeyOptions,
-  opens: (group: KeyGroup) => Promise<boolean>,
+  opens: (group: KeyGroup) => boolean,
   describe: (recipient: string) => string,
-): Promise<CofferError> {
+): CofferError {
   const needed = effectiveThreshold(threshold, groups.length);
   const opened: number[] = [];
   const missing: number[] = [];
-  for (const [index, group] of groups.entries()) (await opens(group) ? opened : missing).push(index);
+  for (const [index, group] of groups.entries()) (opens(group) ? opened : missing).push(index);
   const members = (index: number) => {
     const group = groups[index]!;
     const names = [...new Set([...group.age.map((entry) => describe(entry.recipient)), ...group.pgp.map((entry) => describe(entry.fp))])];

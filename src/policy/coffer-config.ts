@@ -78,6 +78,11 @@ function describeAjvError(error: ErrorObject): { segments: string[]; keyNode?: s
   const segments = pointerSegments(error.instancePath);
   const where = dotted(segments) || 'the top level';
   const params = error.params as Record<string, unknown>;
+  const propertyName = (error as ErrorObject & { propertyName?: string }).propertyName ?? (error.keyword === 'propertyNames' ? String(params['propertyName']) : undefined);
+  if (propertyName !== undefined) {
+    const bad = propertyName.slice(0, 40);
+    return { segments, keyNode: propertyName, message: `"${bad}" in ${where} is not a valid name: use letters, digits, ".", "_" and "-" (at most 64)` };
+  }
   switch (error.keyword) {
     case 'additionalProperties': {
       const field = String(params['additionalProperty']).slice(0, 40);
@@ -85,10 +90,6 @@ function describeAjvError(error: ErrorObject): { segments: string[]; keyNode?: s
     }
     case 'required':
       return { segments, message: `${where} needs a "${String(params['missingProperty'])}" field` };
-    case 'propertyNames': {
-      const bad = String(params['propertyName']).slice(0, 40);
-      return { segments, keyNode: bad, message: `"${bad}" in ${where} is not a valid name: use letters, digits, ".", "_" and "-" (at most 64)` };
-    }
     case 'const':
       return { segments, message: `${where} must be ${JSON.stringify(params['allowedValue'])}` };
     case 'type':

@@ -2,9 +2,11 @@
 // and every input finishes within a time bound. Inputs are random text and random edits of real
 // files (which reach far deeper than random text). FUZZ_RUNS scales the runs (the stress config sets it).
 import { readFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { MAX_INPUT_BYTES } from '../../src/cli/file-access.js';
 import { CofferError } from '../../src/errors.js';
 import { openFile } from '../../src/file/secrets-file.js';
 import { parseEncryptedValue } from '../../src/format/encrypted-value.js';
@@ -13,50 +15,51 @@ import { parseMetadata } from '../../src/format/metadata.js';
 import { getStore } from '../../src/format/stores/index.js';
 import type { PlainValue, StoreName } from '../../src/format/tree.js';
 import { parseSopsConfig } from '../../src/policy/sops-config.js';
+import { createSandbox, jsonError } from '../cli/sandbox.js';
 import { keyRingFor } from '../helpers/keys.js';
 import { buildFixtures, makeTamperKeys, type TamperFixture } from './tamper-suite.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 /** Per input; generous for a loaded 2-core CI machine, far below what a hang would take. */
 const MAX_MS = 2_000;
+const DEEP_BLOCKS = Number(process.env.FUZZ_DEEP_BLOCKS ?? 400);
 const STORES: StoreName[] = ['yaml', 'json', 'dotenv', 'ini', 'binary'];
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'sops');
 
 const stats = { inputs: 0, cofferErrors: 0, slowest: 0 };
 
-/** Runs fn; fails on any throw that is not a CofferError, or when it takes longer than MAX_MS. */
+/** Fails on any throw that is not a CofferError, or when the input took longer than MAX_MS. */
+function check(name: string, input: unknown, error: unknown, took: number): void {
+  stats.inputs += 1;
+  stats.slowest = Math.max(stats.slowest, took);
+  const shown = () => JSON.stringify(input, (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value instanceof Map ? [...value] : value))?.slice(0, 300);
+  if (error !== undefined) {
+    if (!(error instanceof CofferError)) throw new Error(`${name} threw ${(error as Error)?.constructor?.name}: ${String(error)} for input ${shown()}`);
+    stats.cofferErrors += 1;
+  }
+  if (took > MAX_MS) throw new Error(`${name} took ${Math.round(took)} ms for input ${shown()}`);
+}
+
 function mustBeSafe(name: string, input: unknown, fn: () => unknown): void {
   const started = performance.now();
+  let error: unknown;
   try {
     fn();
-  } catch (error) {
-    if (!(error instanceof CofferError)) {
-      throw new Error(`${name} threw ${(error as Error)?.constructor?.name}: ${String(error)} for input ${JSON.stringify(input)?.slice(0, 300)}`);
-    }
-    stats.cofferErrors += 1;
-  } finally {
-    stats.inputs += 1;
-    const took = performance.now() - started;
-    stats.slowest = Math.max(stats.slowest, took);
-    if (took > MAX_MS) throw new Error(`${name} took ${Math.round(took)} ms for input ${JSON.stringify(input)?.slice(0, 300)}`);
+  } catch (caught) {
+    error = caught ?? new Error('threw undefined');
   }
+  check(name, input, error, performance.now() - started);
 }
 
 async function mustBeSafeAsync(name: string, input: unknown, fn: () => Promise<unknown>): Promise<void> {
   const started = performance.now();
+  let error: unknown;
   try {
     await fn();
-  } catch (error) {
-    if (!(error instanceof CofferError)) {
-      throw new Error(`${name} threw ${(error as Error)?.constructor?.name}: ${String(error)} for input ${JSON.stringify(input)?.slice(0, 300)}`);
-    }
-    stats.cofferErrors += 1;
-  } finally {
-    stats.inputs += 1;
-    const took = performance.now() - started;
-    stats.slowest = Math.max(stats.slowest, took);
-    if (took > MAX_MS) throw new Error(`${name} took ${Math.round(took)} ms`);
+  } catch (caught) {
+    error = caught ?? new Error('threw undefined');
   }
+  check(name, input, error, performance.now() - started);
 }
 
 /** Random edits of a real file: replace, insert or delete short runs at random places. */
@@ -149,6 +152,14 @@ describe('fuzzing parsers: only CofferError, bounded time', () => {
     );
   });
 
+  it('inputs the fuzzer found (kept as fixed cases)', () => {
+    // A literal tab inside a double-quoted YAML scalar or key is valid YAML; a scanner that hands the
+    // text to JSON.parse threw a SyntaxError for it.
+    for (const text of ['a: "x\ty"\n', 'a:\n  - "tab\there"\n', '"k\ty": 1\n', 'a: "\u0001"\n', "a: 'x\ty'\n"]) {
+      mustBeSafe('yaml parse', text, () => getStore('yaml').parse(text, 'case.yaml').toPlain());
+    }
+  });
+
   it('reports its figures', () => {
     console.log(`fuzz: ${stats.inputs} inputs, ${stats.cofferErrors} rejected with a CofferError, 0 other throws, slowest ${Math.round(stats.slowest)} ms`);
     expect(stats.inputs).toBeGreaterThan(RUNS * 10);
@@ -176,11 +187,28 @@ describe('resource limits', () => {
     for (const [store, text] of [
       ['json', `${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`],
       ['yaml', `${'['.repeat(20_000)}${']'.repeat(20_000)}`],
-      ['yaml', Array.from({ length: 3000 }, (_, i) => `${' '.repeat(i)}k${i}:`).join('\n')],
+      // Block nesting costs O(depth²) bytes; the stress run goes to 3,000 levels (4.5 MB).
+      ['yaml', Array.from({ length: DEEP_BLOCKS }, (_, i) => `${' '.repeat(i)}k${i}:`).join('\n')],
     ] as const) {
       mustBeSafe(`deep ${store}`, text.slice(0, 40), () => getStore(store).parse(text, `deep.${store}`).toPlain());
     }
   });
+
+  it('an input above MAX_INPUT_BYTES is refused with INPUT_TOO_LARGE before parsing (file and stdin)', async () => {
+    const sandbox = await createSandbox();
+    try {
+      const file = await open(sandbox.path('huge.yaml'), 'w');
+      await file.truncate(MAX_INPUT_BYTES + 1); // sparse: no disk used
+      await file.close();
+      const fromFile = await sandbox.run(['decrypt', 'huge.yaml', '--json']);
+      expect(fromFile.code).toBe(1);
+      expect(jsonError(fromFile).code).toBe('INPUT_TOO_LARGE');
+      const fromStdin = await sandbox.run(['decrypt', '--input-type', 'json', '-', '--json'], { stdin: ' '.repeat(MAX_INPUT_BYTES + 1) });
+      expect(jsonError(fromStdin).code).toBe('INPUT_TOO_LARGE');
+    } finally {
+      await sandbox.dispose();
+    }
+  }, 60_000);
 
   it('the SOPS age fixture still opens (the fuzz key rings are real)', async () => {
     const key = readFileSync(join(FIXTURES, 'age', 'key.txt'), 'utf8').match(/AGE-SECRET-KEY-1\S+/)?.[0] ?? '';

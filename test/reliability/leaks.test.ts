@@ -163,7 +163,7 @@ describe('no leaks', () => {
     const inherited = JSON.parse(await readFile(cli.path('child.json'), 'utf8')) as { argv: string[]; env: Record<string, string> };
     expect(inherited.argv).toEqual([]);
     // Coffer's own environment plus the file's variables; nothing else (no key material, no internals).
-    const parent = { ...cli.env, TMPDIR: childTmp };
+    const parent: NodeJS.ProcessEnv = { ...cli.env, TMPDIR: childTmp };
     const expected = [...Object.keys(parent).filter((name) => parent[name] !== undefined), 'API_TOKEN', 'DB_PASSWORD'].sort();
     expect(Object.keys(inherited.env).sort()).toEqual(expected);
     expect(inherited.env.DB_PASSWORD).toBe(`${CANARY}-env`);

@@ -244,10 +244,10 @@ export function lastModifiedMutations(text: string): Mutation[] {
 }
 
 /** Character flips inside each wrapped data key (the age armor), at `perKey` spread positions. */
-export function wrappedDataKeyFlips(text: string, perKey: number): Mutation[] {
+export function wrappedDataKeyFlips(text: string, perKey: number, armor: 'AGE ENCRYPTED FILE' | 'PGP MESSAGE' = 'AGE ENCRYPTED FILE'): Mutation[] {
   const mutations: Mutation[] = [];
-  const begin = '-----BEGIN AGE ENCRYPTED FILE-----';
-  const end = '-----END AGE ENCRYPTED FILE-----';
+  const begin = `-----BEGIN ${armor}-----`;
+  const end = `-----END ${armor}-----`;
   let from = 0;
   let index = 0;
   for (;;) {
@@ -256,13 +256,13 @@ export function wrappedDataKeyFlips(text: string, perKey: number): Mutation[] {
     const stop = text.indexOf(end, start);
     const body = [...text.slice(start + begin.length, stop).matchAll(/[A-Za-z0-9+/]/g)].map((m) => start + begin.length + m.index);
     // Skip escape letters of a JSON or dotenv `\n` (the `n` after a backslash is not armor).
-    const armor = body.filter((position) => text[position - 1] !== '\\');
+    const characters = body.filter((position) => text[position - 1] !== '\\');
     for (let i = 0; i < perKey; i++) {
-      const position = armor[Math.floor((armor.length * i) / perKey)];
+      const position = characters[Math.floor((characters.length * i) / perKey)];
       if (position === undefined) continue;
       mutations.push({ kind: 'wrapped data key flip', at: `key #${index} @${position}`, text: replaceAt(text, position, 1, shifted(text[position] ?? 'A')), expect: DATA_KEY_DETECTED });
     }
-    mutations.push({ kind: 'wrapped data key armor header damaged', at: `key #${index}`, text: replaceAt(text, start, begin.length, begin.replace('AGE', 'AEG')), expect: DATA_KEY_DETECTED });
+    mutations.push({ kind: 'wrapped data key armor header damaged', at: `key #${index}`, text: replaceAt(text, start, begin.length, begin.replace('BEGIN', 'BEGiN')), expect: DATA_KEY_DETECTED });
     from = stop;
     index += 1;
   }
@@ -393,40 +393,46 @@ export function structuralMutations(text: string, options: StructureOptions): Mu
 
 export interface RecipientOptions {
   store: StoreName;
-  /** Wraps a data key for an age recipient (a fresh random data key stands in for an attacker's). */
-  wrapFor: (recipient: string, dataKey: Uint8Array) => Promise<PlainMap>;
-  /** The recipient our key ring can unwrap. */
+  /** The key source our identity belongs to, and the field naming the recipient in its entries. */
+  source: 'age' | 'pgp';
+  /** Wraps a data key for our recipient (a fresh random data key stands in for an attacker's). */
+  wrapForUs: (dataKey: Uint8Array) => Promise<PlainMap>;
+  /** The recipient (age) or fingerprint (pgp) our key ring can unwrap. */
   ours: string;
-  /** Someone else. */
+  /** Someone else's age recipient, and an age entry wrapping a random data key for them. */
   stranger: string;
+  strangerEntry: PlainMap;
 }
 
-function ageEntries(metadata: PlainMap): PlainMap[] {
-  const list = metadata.get('age');
-  if (!Array.isArray(list)) throw new Error('no top-level age list');
+function entriesOf(metadata: PlainMap, source: 'age' | 'pgp'): PlainMap[] {
+  const list = metadata.get(source);
+  if (!Array.isArray(list)) throw new Error(`no top-level ${source} list`);
   return list as PlainMap[];
 }
 
 /** Drop and add recipient stanzas, and changes to the other metadata fields. */
 export async function metadataMutations(text: string, options: RecipientOptions): Promise<Mutation[]> {
-  const { store } = options;
+  const { store, source } = options;
+  const idField = source === 'age' ? 'recipient' : 'fp';
   const mutations: Mutation[] = [];
   const add = (kind: string, at: string, change: (metadata: PlainMap) => void, expect: readonly ErrorCode[]) =>
     mutations.push({ kind, at, text: editMetadata(text, store, change), expect });
-  const entries = ageEntries(getStore(store).parse(text, 'f').readMetadata() ?? new Map());
+  const entries = entriesOf(getStore(store).parse(text, 'f').readMetadata() ?? new Map(), source);
+  const isOurs = (entry: PlainMap) => String(entry.get(idField) ?? '').toUpperCase() === options.ours.toUpperCase();
   entries.forEach((entry, index) => {
-    const mine = entry.get('recipient') === options.ours;
-    add(mine ? 'drop our recipient stanza' : 'drop another recipient stanza', `age[${index}]`, (m) => m.set('age', ageEntries(m).filter((_e, i) => i !== index)), ['NO_MATCHING_IDENTITY', 'METADATA_INVALID']);
-    add('change a recipient name', `age[${index}]`, (m) => ageEntries(m)[index]?.set('recipient', options.stranger), ['NO_MATCHING_IDENTITY']);
+    add(isOurs(entry) ? 'drop our recipient stanza' : 'drop another recipient stanza', `${source}[${index}]`, (m) => m.set(source, entriesOf(m, source).filter((_e, i) => i !== index)), ['NO_MATCHING_IDENTITY', 'METADATA_INVALID']);
+    add('change a recipient name', `${source}[${index}]`, (m) => entriesOf(m, source)[index]?.set(idField, source === 'age' ? options.stranger : '0000000000000000000000000000000000000000'), ['NO_MATCHING_IDENTITY', 'KEY_SOURCE_FAILED']);
   });
   const randomKey = () => crypto.getRandomValues(new Uint8Array(32));
-  const strangers = await options.wrapFor(options.stranger, randomKey());
-  add('add a recipient stanza for a stranger', 'age[+]', (m) => m.set('age', [...ageEntries(m), strangers]), []);
+  add('add a recipient stanza for a stranger', 'age[+]', (m) => {
+    const list = m.get('age');
+    m.set('age', [...(Array.isArray(list) ? list : []), options.strangerEntry]);
+  }, []);
   // The recipients are public: anyone can wrap a key of their own for us. Values then fail to authenticate.
-  const forged = await options.wrapFor(options.ours, randomKey());
-  add('add a forged stanza for our recipient first', 'age[0]', (m) => m.set('age', [forged, ...ageEntries(m)]), ['DECRYPTION_FAILED', 'MAC_MISMATCH']);
-  add('replace our stanza with a forged one', 'age', (m) => m.set('age', ageEntries(m).map((e) => (e.get('recipient') === options.ours ? forged : e))), ['DECRYPTION_FAILED', 'MAC_MISMATCH']);
-  add('drop every recipient', 'age', (m) => m.delete('age'), ['METADATA_INVALID']);
+  const forged = await options.wrapForUs(randomKey());
+  add('add a forged stanza for our recipient first', `${source}[0]`, (m) => m.set(source, [forged, ...entriesOf(m, source)]), ['DECRYPTION_FAILED', 'MAC_MISMATCH']);
+  add('replace our stanza with a forged one', source, (m) => m.set(source, entriesOf(m, source).map((e) => (isOurs(e) ? forged : e))), ['DECRYPTION_FAILED', 'MAC_MISMATCH']);
+  add('drop every recipient', source, (m) => m.delete(source), ['METADATA_INVALID']);
   add('drop the mac', 'mac', (m) => m.delete('mac'), ['MAC_MISSING']);
   add('empty the mac', 'mac', (m) => m.set('mac', ''), ['MAC_MISSING']);
   add('drop lastmodified', 'lastmodified', (m) => m.delete('lastmodified'), ['METADATA_INVALID']);

@@ -7,6 +7,10 @@ import type { KeyRing } from '../../src/file/key-ring.js';
 import { encryptDocument, openFile, sealFile } from '../../src/file/secrets-file.js';
 import { getStore } from '../../src/format/stores/index.js';
 import type { PlainMap, StoreName } from '../../src/format/tree.js';
+import type { Metadata } from '../../src/format/metadata.js';
+import { nodeKeySources } from '../../src/keys/identities.js';
+import { createKeyRing } from '../../src/keys/key-ring.js';
+import { FIXTURE_PGP_FINGERPRINT, type GnupgHome } from '../helpers/gnupg.js';
 import { keyRingFor, makeTestKey, planFor, type TestKey } from '../helpers/keys.js';
 import {
   classify,
@@ -56,7 +60,9 @@ export interface TamperFixture {
   text: string;
   older?: string;
   keys: KeyRing;
+  /** Our recipient: an age public key, or a PGP fingerprint. */
   ours: string;
+  source: 'age' | 'pgp';
 }
 
 export interface TamperKeys {
@@ -69,7 +75,7 @@ export async function makeTamperKeys(): Promise<TamperKeys> {
 }
 
 /** Every store encrypted by coffer for one age key (with an older version), plus the SOPS age fixture. */
-export async function buildFixtures({ alice }: TamperKeys): Promise<TamperFixture[]> {
+export async function buildFixtures({ alice }: TamperKeys, gnupg?: GnupgHome): Promise<TamperFixture[]> {
   const keys = keyRingFor(alice);
   const fixtures: TamperFixture[] = [];
   for (const [store, plain] of Object.entries(PLAINTEXTS) as [StoreName, string][]) {
@@ -82,13 +88,43 @@ export async function buildFixtures({ alice }: TamperKeys): Promise<TamperFixtur
     modified.setValue(passwordPath, 'canary-tamper-pw-v2');
     const text = sealFile(opened, modified) ?? '';
     expect(text).not.toBe('');
-    fixtures.push({ name: `coffer ${store}`, store, text, older, keys, ours: alice.recipient });
+    fixtures.push({ name: `coffer ${store}`, store, text, older, keys, ours: alice.recipient, source: 'age' });
   }
   const sopsKey = readFileSync(join(FIXTURES, 'age', 'key.txt'), 'utf8').match(/AGE-SECRET-KEY-1\S+/)?.[0] ?? '';
   const sopsText = readFileSync(join(FIXTURES, 'age', 'secret.enc.yaml'), 'utf8');
   const ours = /recipient: (age1\S+)/.exec(sopsText)?.[1] ?? '';
-  fixtures.push({ name: 'SOPS 3.8.1 age fixture', store: 'yaml', text: sopsText, keys: keyRingFor({ identity: sopsKey, recipient: ours }), ours });
+  fixtures.push({ name: 'SOPS 3.8.1 age fixture', store: 'yaml', text: sopsText, keys: keyRingFor({ identity: sopsKey, recipient: ours }), ours, source: 'age' });
+  if (gnupg) {
+    const pgpKeys = cachingKeyRing(
+      createKeyRing({ env: gnupg.env, sources: { ...nodeKeySources(), homedir: gnupg.dir, env: gnupg.env } }),
+    );
+    for (const [name, store] of [['format.enc.yaml', 'yaml'], ['format.enc.ini', 'ini'], ['format-2.enc.ini', 'ini']] as const) {
+      const pgpText = readFileSync(join(FIXTURES, 'pgp', name), 'utf8');
+      fixtures.push({ name: `SOPS PGP fixture ${name}`, store, text: pgpText, keys: pgpKeys, ours: FIXTURE_PGP_FINGERPRINT, source: 'pgp' });
+    }
+  }
   return fixtures;
+}
+
+/**
+ * Remembers each unwrap by the exact key groups it was given: gpg is a process per call, and most
+ * mutations leave the wrapped data key as it is. A changed stanza is a new cache key: real gpg.
+ */
+function cachingKeyRing(ring: KeyRing): KeyRing {
+  const cache = new Map<string, Promise<Uint8Array>>();
+  const keyOf = (metadata: Metadata) => JSON.stringify([metadata.keyGroups, metadata.shamirThreshold], (_k, v: unknown) => (v instanceof Map ? [...v] : typeof v === 'bigint' ? String(v) : v));
+  return {
+    unwrapDataKey(metadata, file) {
+      const key = keyOf(metadata);
+      let result = cache.get(key);
+      if (!result) {
+        result = ring.unwrapDataKey(metadata, file);
+        cache.set(key, result);
+      }
+      return result.then((dataKey) => new Uint8Array(dataKey));
+    },
+    wrapDataKey: (dataKey, plan) => ring.wrapDataKey(dataKey, plan),
+  };
 }
 
 export interface TamperCounts {
@@ -115,11 +151,11 @@ function count(counts: TamperCounts, fixture: string, mutation: Mutation, outcom
     bump(counts.byCode, outcome.code);
   } else if (outcome.kind === 'harmless') {
     counts.harmless += 1;
-    bump(counts.undetectedKinds, `${fixture.startsWith('SOPS') ? 'sops' : fixture.split(' ')[1]}: ${mutation.kind}`);
+    bump(counts.undetectedKinds, `${fixture}: ${mutation.kind}`);
     bump(counts.byReason, `harmless: ${outcome.reason}`);
   } else if (outcome.kind === 'accepted') {
     counts.accepted += 1;
-    bump(counts.undetectedKinds, `${fixture.startsWith('SOPS') ? 'sops' : fixture.split(' ')[1]}: ${mutation.kind} [accepted]`);
+    bump(counts.undetectedKinds, `${fixture}: ${mutation.kind} [accepted]`);
     bump(counts.byReason, `accepted: ${outcome.reason}`);
   } else {
     counts.failures.push(`${fixture}: ${mutation.kind} (${mutation.at}): ${outcome.detail}`);
@@ -134,28 +170,36 @@ export interface TamperDepth {
 }
 
 export async function mutationsOf(fixture: TamperFixture, tamperKeys: TamperKeys, depth: TamperDepth): Promise<Mutation[]> {
-  const wrapKeys = keyRingFor(tamperKeys.alice);
-  const wrapFor = async (recipient: string, dataKey: Uint8Array): Promise<PlainMap> => {
-    const wrapped = await wrapKeys.wrapDataKey(dataKey, { groups: [{ age: [recipient], pgp: [] }] });
-    const entry = wrapped.keyGroups[0]?.get('age')?.[0];
-    if (!entry) throw new Error('no age entry');
+  const wrapFor = async (keys: KeyRing, source: 'age' | 'pgp', recipient: string, dataKey: Uint8Array): Promise<PlainMap> => {
+    const wrapped = await keys.wrapDataKey(dataKey, { groups: [{ age: source === 'age' ? [recipient] : [], pgp: source === 'pgp' ? [recipient] : [] }] });
+    const entry = wrapped.keyGroups[0]?.get(source)?.[0];
+    if (!entry) throw new Error(`no ${source} entry`);
     return entry;
   };
+  const ageKeys = keyRingFor(tamperKeys.alice);
+  const strangerEntry = await wrapFor(ageKeys, 'age', tamperKeys.stranger.recipient, crypto.getRandomValues(new Uint8Array(32)));
   return [
     ...flipEncryptedFields(fixture.text, depth.dense),
     ...swapAndMoveValues(fixture.text),
     ...lastModifiedMutations(fixture.text),
-    ...wrappedDataKeyFlips(fixture.text, depth.armorFlipsPerKey),
+    ...wrappedDataKeyFlips(fixture.text, depth.armorFlipsPerKey, fixture.source === 'age' ? 'AGE ENCRYPTED FILE' : 'PGP MESSAGE'),
     ...structuralMutations(fixture.text, { store: fixture.store, ...(fixture.older ? { older: fixture.older } : {}) }),
-    ...(await metadataMutations(fixture.text, { store: fixture.store, wrapFor, ours: fixture.ours, stranger: tamperKeys.stranger.recipient })),
+    ...(await metadataMutations(fixture.text, {
+      store: fixture.store,
+      source: fixture.source,
+      wrapForUs: (dataKey) => wrapFor(fixture.keys, fixture.source, fixture.ours, dataKey),
+      ours: fixture.ours,
+      stranger: tamperKeys.stranger.recipient,
+      strangerEntry,
+    })),
     ...truncations(fixture.text, depth.truncationPoints),
   ];
 }
 
 /** Runs every mutation of every fixture; returns the counts (failures listed, not thrown). */
-export async function runTamperSuite(tamperKeys: TamperKeys, depth: TamperDepth): Promise<TamperCounts> {
+export async function runTamperSuite(tamperKeys: TamperKeys, depth: TamperDepth, gnupg?: GnupgHome): Promise<TamperCounts> {
   const counts = emptyCounts();
-  for (const fixture of await buildFixtures(tamperKeys)) {
+  for (const fixture of await buildFixtures(tamperKeys, gnupg)) {
     const baseline = snapshotOf((await openFile({ file: fixture.name, store: fixture.store, content: new TextEncoder().encode(fixture.text) }, fixture.keys)).plain);
     for (const mutation of await mutationsOf(fixture, tamperKeys, depth)) {
       if (mutation.text === fixture.text) continue; // a no-op (e.g. a store that normalised the edit away)

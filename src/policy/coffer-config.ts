@@ -270,7 +270,7 @@ function checkMeaning(
       }
     }
     if (entry.readers) checkNames(entry.readers, [...at, 'readers'], `environments.${name}.readers`);
-    entry.key_groups?.forEach((group, index) => checkNames(group, [...at, 'key_groups', index], `environments.${name}.key_groups[${index}]`));
+    for (const [index, group] of (entry.key_groups ?? []).entries()) checkNames(group, [...at, 'key_groups', index], `environments.${name}.key_groups[${index}]`);
     if (entry.shamir_threshold !== undefined) {
       if (!entry.key_groups) throw invalid(lineAt([...at, 'shamir_threshold']), `environments.${name}.shamir_threshold needs key_groups`);
       if (entry.shamir_threshold > entry.key_groups.length) {

@@ -8,7 +8,7 @@ export class GlobSyntaxError extends Error {
   override readonly name = 'GlobSyntaxError';
 }
 
-function escape(char: string): string {
+function escapeLiteral(char: string): string {
   return /[\\^$.*+?()[\]{}|/]/.test(char) ? `\\${char}` : char;
 }
 
@@ -48,7 +48,7 @@ export function globToRegExp(glob: string): RegExp {
       braceDepth--;
       source += ')';
     } else if (char === ',' && braceDepth > 0) source += '|';
-    else source += escape(char);
+    else source += escapeLiteral(char);
   }
   if (braceDepth > 0) throw new GlobSyntaxError('a `{` has no closing `}`');
   try {

@@ -79,7 +79,9 @@ export function removeRecipientFromPolicy(config: CofferConfig, text: string, na
       if (!isMap(pair.value)) continue;
       for (const field of ['readers', 'owners'] as const) fromSeq(pair.value.get(field, true), `environments.${environment}.${field}`);
       const keyGroups = pair.value.get('key_groups', true);
-      if (isSeq(keyGroups)) keyGroups.items.forEach((group, index) => fromSeq(group, `environments.${environment}.key_groups[${index}]`));
+      if (isSeq(keyGroups)) {
+        for (const [index, group] of keyGroups.items.entries()) fromSeq(group, `environments.${environment}.key_groups[${index}]`);
+      }
     }
   }
   if (emptied.length > 0) {

@@ -179,7 +179,7 @@ describe('coffer.yaml access model', () => {
     // coffer.yaml: only bob's line and his name in the group changed, comments kept
     const policyAfter = await sb.read('coffer.yaml');
     const policyBefore = before['coffer.yaml']!;
-    expect(policyAfter).toBe(policyBefore.replace(/  bob: .*\n/, '').replace('developers: [alice, bob]', 'developers: [alice]'));
+    expect(policyAfter).toBe(policyBefore.replace(/ {2}bob: .*\n/, '').replace('developers: [alice, bob]', 'developers: [alice]'));
     const access = JSON.parse((await sb.run(['access', '--json'])).stdout);
     expect(access.drift).toBe(0);
   });

@@ -28,7 +28,7 @@ const collect = (value: string, previous: string[] | undefined) => [...(previous
 export function addIdentityOptions(command: Command): Command {
   return command
     .option('--identity <file>', 'age identity file to try first (repeatable); then SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD and the default key file', collect)
-    .option('--config <file>', 'path of .sops.yaml (default: SOPS_CONFIG, else searched upward from the current directory)');
+    .option('--config <file>', 'policy file: coffer.yaml or .sops.yaml (default: COFFER_CONFIG or SOPS_CONFIG, else searched upward from the current directory)');
 }
 
 export function addMacOption(command: Command): Command {

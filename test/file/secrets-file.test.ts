@@ -8,6 +8,8 @@ import { CofferError } from '../../src/errors.js';
 import { encryptDocument, openFile, rotateDataKey, sealFile, type SourceFile, updateRecipients } from '../../src/file/secrets-file.js';
 import { getStore } from '../../src/format/stores/index.js';
 import type { PlainMap, PlainValue, StoreName } from '../../src/format/tree.js';
+import { createKeyRing } from '../../src/keys/key-ring.js';
+import { createGnupgHome, FIXTURE_PGP_FINGERPRINT } from '../helpers/gnupg.js';
 import { keyRingFor, makeTestKey, planFor, type TestKey } from '../helpers/keys.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'sops');
@@ -62,10 +64,29 @@ describe('real SOPS files', () => {
     expect([...data.keys()]).toEqual(Object.keys(expected));
   });
 
-  it.each(['format.enc.yaml', 'format.enc.ini', 'format-2.enc.ini'])('says the PGP fixture %s needs the PGP key source', async (name) => {
+  it.each(['format.enc.yaml', 'format.enc.ini', 'format-2.enc.ini'])('decrypts the SOPS PGP fixture %s through gpg, MAC verified', async (name) => {
     const store = name.endsWith('.ini') ? 'ini' : 'yaml';
-    const error = await expectCode(openFile(source(name, store, readFileSync(join(FIXTURES, 'pgp', name), 'utf8')), keyRingFor(alice)), 'UNSUPPORTED_KEY_SOURCE');
-    expect(error.message).toMatch(/needs the PGP key source/);
+    const text = readFileSync(join(FIXTURES, 'pgp', name), 'utf8');
+    const home = await createGnupgHome({ importFixtureKey: true });
+    try {
+      const opened = await openFile(source(name, store, text), createKeyRing({ env: home.env }));
+      expect(opened.macVerified).toBe(true);
+      const plain = readFileSync(join(FIXTURES, 'pgp', store === 'ini' ? 'format.ini' : 'format.yaml'), 'utf8');
+      expect(opened.plain.toPlain()).toEqual(getStore(store).parse(plain, 'plain').toPlain());
+    } finally {
+      await home.remove();
+    }
+  });
+
+  it('names the PGP fingerprint when the keyring has no secret key for it', async () => {
+    const home = await createGnupgHome();
+    try {
+      const text = readFileSync(join(FIXTURES, 'pgp', 'format.enc.yaml'), 'utf8');
+      const error = await expectCode(openFile(source('format.enc.yaml', 'yaml', text), createKeyRing({ env: home.env })), 'NO_MATCHING_IDENTITY');
+      expect(error.message).toContain(FIXTURE_PGP_FINGERPRINT);
+    } finally {
+      await home.remove();
+    }
   });
 });
 

@@ -1,7 +1,9 @@
-// The YAML store. Parsing uses the `yaml` package (core schema, ints as bigint); rewriting splices
-// changed scalars and comments into the original text, so comments, blank lines, quoting and
-// indentation survive. The `sops` entry is removed or appended as text; other structural edits go
-// through the yaml Document API and re-index the result.
+// The YAML store. Parsing uses a fast scanner for the regular shape SOPS writes (yaml-scan.ts) and
+// the `yaml` package (core schema, ints as bigint) for everything else; both build the same index.
+// Rewriting splices changed scalars and comments into the original text, so comments, blank lines,
+// quoting and indentation survive. The `sops` entry is removed or appended as text; other
+// structural edits are text splices too (yaml-edit.ts), with the yaml Document API as the fallback
+// for shapes a splice cannot handle (flow collections).
 import { Composer, type CST, Document, isAlias, isMap, isScalar, isSeq, type Node, Pair, Parser, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import { CofferError } from '../../errors.js';
 import type { Leaf, LeafVisitor, PathSegment, PlainMap, PlainValue, ScalarValue, StoreDocument } from '../tree.js';
@@ -9,6 +11,7 @@ import { CommentStack } from './comment-stack.js';
 import { parseError, positionOf, unsupportedValue } from './parse-error.js';
 import { clonePlain, invalidPath, isScalar as isPlainScalar, readMetadataValue, scalarText } from './plain.js';
 import { planDelete, planSet, type TextSplice } from './yaml-edit.js';
+import { scanStream } from './yaml-scan.js';
 import { emitDocument, emitMetadataEntry, formatYamlScalar, isPlainSafe, type YamlLayout } from './yaml-emit.js';
 import {
   AliasFound,
@@ -53,7 +56,18 @@ function composeStream(text: string, file: string | undefined): { tokens: CST.To
   return { tokens, docs };
 }
 
-function indexStream(text: string, file: string | undefined): ParsedStream {
+/**
+ * Which reader builds the index: `auto` tries the fast scanner for SOPS-shaped text and falls back
+ * to the yaml package; tests force `scan` (fails when the scanner declines) or `full`.
+ */
+export type YamlReader = 'auto' | 'scan' | 'full';
+
+function indexStream(text: string, file: string | undefined, reader: YamlReader = 'auto'): ParsedStream {
+  if (reader !== 'full') {
+    const scanned = scanStream(text);
+    if (scanned) return { text, ...scanned };
+    if (reader === 'scan') throw new Error('the fast YAML reader declined this text');
+  }
   const { tokens, docs } = composeStream(text, file);
   const layout = detectLayout(tokens);
   const indexer = new YamlIndexer(text, file, layout);
@@ -175,8 +189,8 @@ export class YamlDocument implements StoreDocument {
     private metadataEdit: MetadataEdit,
   ) {}
 
-  static parse(text: string, file?: string): YamlDocument {
-    return new YamlDocument(indexStream(text, file), file, { kind: 'keep' });
+  static parse(text: string, file?: string, reader: YamlReader = 'auto'): YamlDocument {
+    return new YamlDocument(indexStream(text, file, reader), file, { kind: 'keep' });
   }
 
   static fromPlain(documents: PlainValue[]): YamlDocument {

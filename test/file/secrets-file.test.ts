@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CofferError } from '../../src/errors.js';
 import { encryptDocument, openFile, rotateDataKey, sealFile, type SourceFile, updateRecipients } from '../../src/file/secrets-file.js';
 import { getStore } from '../../src/format/stores/index.js';
-import type { PlainMap, PlainValue, StoreName } from '../../src/format/tree.js';
+import { type PlainMap, type PlainValue, type StoreName, TimeValue } from '../../src/format/tree.js';
 import { createKeyRing } from '../../src/keys/key-ring.js';
 import { createGnupgHome, FIXTURE_PGP_FINGERPRINT } from '../helpers/gnupg.js';
 import { keyRingFor, makeTestKey, planFor, type TestKey } from '../helpers/keys.js';
@@ -87,6 +87,22 @@ describe('real SOPS files', () => {
     } finally {
       await home.remove();
     }
+  });
+});
+
+describe('timestamps', () => {
+  it('keeps YAML dates as the user wrote them (type:str) and reads type:time values', async () => {
+    const keys = keyRingFor(alice);
+    const plain = getStore('yaml').parse('released: 2024-01-02\nat: 2024-01-02T03:04:05Z\nstamp: 2024-05-06T07:08:09.5Z\n', 'plain.yaml');
+    const encrypted = await encryptDocument(plain, 't.yaml', keys, { plan: planFor(alice) });
+    expect(encrypted).toMatch(/^released: ENC\[.*type:str\]$/m);
+    expect(encrypted).toMatch(/^at: ENC\[.*type:str\]$/m);
+    // As SOPS 3.10+ would write a time value (the type is not part of the AAD; the MAC covers the text).
+    const asTime = encrypted.replace(/^(stamp: ENC\[.*)type:str\]$/m, '$1type:time]');
+    expect(asTime).not.toBe(encrypted);
+    const opened = await openFile(source('t.yaml', 'yaml', asTime), keys);
+    expect(opened.plain.getValue(['released'])).toBe('2024-01-02');
+    expect(opened.plain.getValue(['stamp'])).toEqual(new TimeValue('2024-05-06T07:08:09.5Z'));
   });
 });
 

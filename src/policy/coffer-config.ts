@@ -43,6 +43,8 @@ export interface PolicyEnvironment {
   shamirThreshold?: number;
   selectionRule?: SelectionRule;
   macOnlyEncrypted?: boolean;
+  /** `schema:` as written: one path for every file (glob undefined), or a path per glob. */
+  schemas?: { glob?: string; path: string }[];
   line: number;
 }
 
@@ -149,6 +151,7 @@ interface RawEnvironment {
   key_groups?: string[][];
   shamir_threshold?: number;
   mac_only_encrypted?: boolean;
+  schema?: string | Record<string, string>;
   [rule: string]: unknown;
 }
 
@@ -269,6 +272,15 @@ function checkMeaning(
         throw invalid(lineAt([...at, 'path_regex']), `environments.${name}.path_regex is not a valid regular expression`);
       }
     }
+    const schemas = typeof entry.schema === 'string' ? [{ path: entry.schema }] : Object.entries(entry.schema ?? {}).map(([glob, path]) => ({ glob, path }));
+    for (const { glob } of schemas) {
+      try {
+        if (glob !== undefined) globToRegExp(glob);
+      } catch (error) {
+        if (!(error instanceof GlobSyntaxError)) throw error;
+        throw invalid(keyLine([...at, 'schema'], glob!), `environments.${name}.schema: ${error.message}`);
+      }
+    }
     if (entry.readers) checkNames(entry.readers, [...at, 'readers'], `environments.${name}.readers`);
     for (const [index, group] of (entry.key_groups ?? []).entries()) checkNames(group, [...at, 'key_groups', index], `environments.${name}.key_groups[${index}]`);
     if (entry.shamir_threshold !== undefined) {
@@ -297,6 +309,7 @@ function checkMeaning(
       ...(entry.shamir_threshold !== undefined ? { shamirThreshold: entry.shamir_threshold } : {}),
       ...(kind ? { selectionRule: { kind, pattern: String(entry[kind]) } } : {}),
       ...(entry.mac_only_encrypted !== undefined ? { macOnlyEncrypted: entry.mac_only_encrypted } : {}),
+      ...(schemas.length > 0 ? { schemas } : {}),
     };
     config.environments.push(environment);
     // every key group and reader list must end with at least one key

@@ -78,7 +78,13 @@ export const COFFER_SCHEMA = {
         encrypted_comment_regex: selectionRule('encrypt only values after a matching comment'),
         unencrypted_comment_regex: selectionRule('leave values after a matching comment in clear'),
         mac_only_encrypted: { type: 'boolean' },
-        schema: { type: 'string', description: 'reserved: a schema for the values of these files' },
+        schema: {
+          description: 'JSON Schema (2020-12) of the decrypted files, relative to coffer.yaml: one path for every file, or a map from glob to path',
+          anyOf: [
+            { type: 'string', minLength: 1 },
+            { type: 'object', minProperties: 1, additionalProperties: { type: 'string', minLength: 1 } },
+          ],
+        },
         owners: { $ref: '#/definitions/nameList', description: 'reserved: who approves changes' },
         approvals: { type: 'object', description: 'reserved: approval rules' },
       },

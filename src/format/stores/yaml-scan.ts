@@ -136,7 +136,6 @@ class Scanner {
       this.pending.push({ offset: bodyAt, end, column });
       return;
     }
-    if (first === '\t') bail();
     if (column === 0 && text.startsWith('---', start)) {
       // a separator: ends the document before it; an empty document takes the full parser
       if (end !== start + 3 || this.opening || this.separated) bail();
@@ -398,6 +397,7 @@ class Scanner {
 
   private key(at: number, colon: number): string {
     const text = this.text;
+    if (colon - at > 1024) bail(); // the yaml package refuses implicit keys this long
     const source = text.slice(at, colon);
     if (source[0] === '"') return JSON.parse(source) as string;
     if (source[0] === "'") return source.slice(1, -1).replaceAll("''", "'");

@@ -178,6 +178,7 @@ describe('fast YAML reader: same index as the yaml package', () => {
     ['byte order mark', '\ufeffa: 1\n'],
     ['bad indentation', 'a:\n    b: 1\n  c: 2\n'],
     ['nested mapping on one line', 'a: b: c\n'],
+    ['a key longer than 1024 characters', `${'k'.repeat(1025)}: 1\n`],
     ['empty text', ''],
     ['comments only', '# nothing\n'],
   ])('declines: %s', (_name, text) => {
@@ -269,5 +270,50 @@ describe('fast YAML reader: property', () => {
     );
     // the property must not be vacuous: most of these files take the fast path
     expect(scanned).toBeGreaterThan(runs / 2);
+  });
+});
+
+// ---- property: line soup -----------------------------------------------------------------------
+
+const soupLine = fc.oneof(
+  fc.tuple(
+    fc.constantFrom(0, 0, 1, 2, 2, 3, 4, 4, 6, 8),
+    fc.constantFrom('k: v', 'a: 1', 'b: "s"', "c: 'q'", 'sops:', 'd:', 'e: []', 'f: {}', 'g: ENC[a,b]', 'h: ~', 'i: 1.5', 'j: a: b', 'l: |', 'm: |-', 'n: x # lc', 'o: # lc', '"p": 1', '1: x', '- x', '- y: 1', '- z:', '- - w', '-', '- # c', '# c', '#ENC[c]', 'text line', '- |'),
+  ).map(([indent, body]) => `${' '.repeat(indent)}${body}`),
+  fc.constantFrom('', '---', '...'),
+);
+
+type Mutation = { kind: 'insert'; at: number; line: string } | { kind: 'shift'; at: number; by: number } | { kind: 'delete'; at: number };
+
+const mutation: fc.Arbitrary<Mutation> = fc.oneof(
+  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), line: soupLine }),
+  fc.record({ kind: fc.constant('shift' as const), at: fc.nat(), by: fc.integer({ min: -4, max: 4 }) }),
+  fc.record({ kind: fc.constant('delete' as const), at: fc.nat() }),
+);
+
+describe('fast YAML reader: mutated files', () => {
+  test('whatever the scanner accepts, the full reader accepts with the same index', () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(tree, fc.boolean(), fc.array(mutation, { minLength: 1, maxLength: 3 }), (root, withMetadata, mutations) => {
+        const lines = sopsShaped([root], true, [], withMetadata).split('\n');
+        for (const change of mutations) {
+          if (lines.length === 0) break;
+          const at = change.at % lines.length;
+          if (change.kind === 'insert') lines.splice(at, 0, change.line);
+          else if (change.kind === 'delete') lines.splice(at, 1);
+          else lines[at] = change.by < 0 ? lines[at]!.replace(new RegExp(`^ {0,${-change.by}}`), '') : ' '.repeat(change.by) + lines[at];
+        }
+        const text = lines.join('\n');
+        if (!scanStream(text)) return;
+        accepted++;
+        const full = parse(text, 'full'); // throws (fails the property) if the scanner accepted invalid YAML
+        const fast = parse(text, 'scan');
+        expect(fast.serialize()).toBe(text);
+        expectSameBehaviour(fast, full);
+      }),
+      { numRuns: 1500 },
+    );
+    expect(accepted).toBeGreaterThan(300);
   });
 });

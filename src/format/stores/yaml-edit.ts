@@ -226,9 +226,7 @@ export function planDelete(text: string, docs: readonly Document.Parsed[], path:
     if (isBlank(text.slice(start, keyStart))) return { start, end, text: '' };
     // the first key of a map in a list item (`- key: value`): the next key moves up to the `-`
     const next = (parent.items as Pair[])[step.index + 1];
-    const nextStart = (next?.key as Node | null | undefined)?.range?.[0];
-    if (step.index !== 0 || nextStart === undefined || !isBlank(text.slice(end, nextStart))) return undefined;
-    return { start: keyStart, end: nextStart, text: '' };
+    return step.index === 0 ? moveUp(text, start, keyStart, end, (next?.key as Node | null | undefined)?.range?.[0]) : undefined;
   }
   const dash = dashOf(text, step.node);
   if (dash === undefined) return undefined;
@@ -236,7 +234,17 @@ export function planDelete(text: string, docs: readonly Document.Parsed[], path:
   const end = entryEnd(text, Math.max(dash + 1, step.node?.range?.[1] ?? 0), columnOf(text, dash));
   if (isBlank(text.slice(start, dash))) return { start, end, text: '' };
   // the first item of a list in a list (`- - item`): the next item moves up
-  const nextDash = dashOf(text, parent.items[step.index + 1] as Node | null);
-  if (step.index !== 0 || nextDash === undefined || !isBlank(text.slice(end, nextDash))) return undefined;
-  return { start: dash, end: nextDash, text: '' };
+  return step.index === 0 ? moveUp(text, start, dash, end, dashOf(text, parent.items[step.index + 1] as Node | null)) : undefined;
+}
+
+/**
+ * Deletes the first entry of a collection that shares its line with a `- ` (from `entryStart` to
+ * `entryEnd`): the next entry (at `nextStart`) takes its place after the indicators, and the
+ * comment and blank lines between the two stay as they are, before that line.
+ */
+function moveUp(text: string, lineAt: number, entryStart: number, entryEnd: number, nextStart: number | undefined): TextSplice | undefined {
+  if (nextStart === undefined) return undefined;
+  const nextLine = lineStart(text, nextStart);
+  if (nextLine < entryEnd || !isBlank(text.slice(nextLine, nextStart))) return undefined;
+  return { start: lineAt, end: nextStart, text: text.slice(entryEnd, nextLine) + text.slice(lineAt, entryStart) };
 }

@@ -195,6 +195,13 @@ describe('YAML structural edits touch only their lines', () => {
     expect(edit(text, (d) => d.deleteValue(['a'])).text).toBe('# about b\nb: 2\n');
   });
 
+  test('deleting the first key of a map in a list keeps the comments before the next key', () => {
+    const text = 'list:\n  - a: 1\n    # about b\n    b: 2\n  - - x\n    # about y\n    - y\n';
+    const once = edit(text, (d) => d.deleteValue(['list', 0, 'a']));
+    expect(once.text).toBe('list:\n    # about b\n  - b: 2\n  - - x\n    # about y\n    - y\n');
+    expect(edit(once.text, (d) => d.deleteValue(['list', 1, 0])).text).toBe('list:\n    # about b\n  - b: 2\n    # about y\n  - - y\n');
+  });
+
   test('a non-indented list keeps its style when items are added or removed', () => {
     const text = 'list:\n- a\n- b\nnext: 1\n';
     expect(edit(text, (d) => d.setValue(['list', 2], 'c')).text).toBe('list:\n- a\n- b\n- c\nnext: 1\n');
@@ -261,6 +268,13 @@ function entryLines(parent: PlainValue | undefined, segment: PathSegment, entry:
   return Array.isArray(parent) ? lines - 1 : lines;
 }
 
+function replacer(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  if (value instanceof Map) return [...value];
+  return value;
+}
+
 type Edit = { kind: 'set'; path: PathSegment[]; value: PlainValue } | { kind: 'delete'; path: PathSegment[] };
 
 function applyPlain(root: PlainMap, change: Edit): void {
@@ -276,18 +290,18 @@ function applyPlain(root: PlainMap, change: Edit): void {
 describe('YAML structural edits: property', () => {
   test('one random set or delete changes one contiguous run of lines, no more than the entry has', () => {
     const cases = fc
-      .tuple(tree.filter((root) => root.size > 1 && !root.has('sops')), fc.nat(), fc.nat(), value, keyText, fc.boolean())
-      .map(([root, pick, kind, newValue, newKey, addKey]) => {
+      .tuple(tree.filter((root) => root.size > 1 && !root.has('sops')), fc.nat(), fc.nat(), value, keyText, fc.boolean(), fc.array(fc.tuple(fc.nat(), fc.boolean()), { maxLength: 4 }))
+      .map(([root, pick, kind, newValue, newKey, addKey, decorations]) => {
         const paths = pathsOf(root);
         const path = paths[pick % paths.length]!;
         let change: Edit;
         if (kind % 2 === 0) change = { kind: 'delete', path };
         else if (addKey && getAt(root, path) instanceof Map) change = { kind: 'set', path: [...path, `new${newKey}`], value: newValue };
         else change = { kind: 'set', path, value: newValue };
-        return { root, change };
+        return { root, change, decorations };
       });
     fc.assert(
-      fc.property(cases, ({ root, change }) => {
+      fc.property(cases, ({ root, change, decorations }) => {
         const parentPath = change.path.slice(0, -1);
         const parent = getAt(root, parentPath);
         const existing = getAt(root, change.path);
@@ -296,8 +310,16 @@ describe('YAML structural edits: property', () => {
         // emptying a collection rewrites its parent entry as `{}`/`[]`; at the root the Document API does it
         const empties = change.kind === 'delete' && (parent instanceof Map ? parent.size === 1 : Array.isArray(parent) && parent.length === 1);
         fc.pre(!(empties && parentPath.length === 0));
-        const document = yaml.fromPlain([root]);
-        const before = document.serialize();
+        // comments (at the next line's column) and blank lines, as in a hand-kept file
+        const lines = yaml.fromPlain([root]).serialize().split('\n');
+        for (const [where, blank] of decorations) {
+          const at = where % lines.length;
+          const next = lines.slice(at).find((line) => line.trim() !== '') ?? '';
+          lines.splice(at, 0, blank ? '' : `${' '.repeat(next.length - next.trimStart().length)}# note ${where}`);
+        }
+        const before = lines.join('\n');
+        const document = yaml.parse(before);
+        fc.pre(JSON.stringify(document.toPlain(), replacer) === JSON.stringify([root], replacer)); // not inside a literal block
         const expected = structuredClone(root);
         applyPlain(expected, change);
         if (change.kind === 'set') document.setValue(change.path, change.value);
@@ -317,8 +339,11 @@ describe('YAML structural edits: property', () => {
         // deleting the first entry of a collection in a list moves the next entry up onto the `-` line
         const first = affectedParent instanceof Map ? [...affectedParent.keys()][0] === segment : segment === 0;
         const slack = change.kind === 'delete' && !empties && first && Array.isArray(getAt(root, affected.slice(0, -2))) ? 1 : 0;
-        expect(a.length - prefix - suffix).toBeLessThanOrEqual(entryLines(affectedParent, segment, getAt(root, affected)) + slack);
-        expect(b.length - prefix - suffix).toBeLessThanOrEqual(entryLines(affectedParent, segment, getAt(expected, affected)) + slack);
+        // comment and blank lines inside the entry go with it (or, when the next entry moves up onto
+        // the `-` line, stay before that line)
+        const valueLines = (lines: string[], end: number): number => lines.slice(prefix, end).filter((line) => line.trim() !== '' && !line.trimStart().startsWith('#')).length;
+        expect(valueLines(a, a.length - suffix)).toBeLessThanOrEqual(entryLines(affectedParent, segment, getAt(root, affected)) + slack);
+        expect(valueLines(b, b.length - suffix)).toBeLessThanOrEqual(entryLines(affectedParent, segment, getAt(expected, affected)) + slack);
       }),
       { numRuns: 400 },
     );

@@ -2,12 +2,14 @@
 import { Command, CommanderError } from 'commander';
 import { CofferError, ExitCode, isCofferError } from '../errors.js';
 import { registerAccessCommand } from './commands/access.js';
+import { registerBlameCommand } from './commands/blame.js';
 import { registerEditCommand } from './commands/edit.js';
 import { registerEncryptCommands } from './commands/encrypt.js';
 import { registerExecCommands } from './commands/exec.js';
 import { registerExplainCommand } from './commands/explain.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerKeyCommands } from './commands/keys.js';
+import { registerLogCommand } from './commands/log.js';
 import { registerRevokeCommand } from './commands/revoke.js';
 import { registerValueCommands } from './commands/values.js';
 import { type CliContext, nodeCliContext } from './context.js';
@@ -52,6 +54,8 @@ export function buildProgram(context: CliContext, json = false): Command {
   registerAccessCommand(program, context);
   registerExplainCommand(program, context);
   registerRevokeCommand(program, context);
+  registerLogCommand(program, context);
+  registerBlameCommand(program, context);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({
       writeOut: (text) => context.stdout.write(text),

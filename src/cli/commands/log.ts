@@ -1,0 +1,72 @@
+// `coffer log [FILE] [PATH]`: the history of each secret key, from git, without a key.
+import type { Command } from 'commander';
+import { filterEvents, parseDateOption } from '../../audit/log.js';
+import { formatTable } from './access.js';
+import { type CliContext, writeJson } from '../context.js';
+import { eventRow, type HistoryCommandOptions, loadHistoryScope } from '../git-history.js';
+import { addIdentityOptions } from '../options.js';
+
+interface LogOptions extends HistoryCommandOptions {
+  since?: string;
+  until?: string;
+  author?: string;
+  env?: string;
+  path?: string;
+  json?: boolean;
+  ndjson?: boolean;
+}
+
+export function registerLogCommand(program: Command, context: CliContext): void {
+  const command = program
+    .command('log')
+    .description('history of each secret key from git: added, changed, removed, recipients changed, data key rotated, re-encrypted')
+    .argument('[file]', 'one secrets file (earlier names are followed across renames)')
+    .argument('[path]', 'one key path, or a parent of several (db selects db.password)')
+    .option('--since <date>', 'events on or after this date (2024-05-01, or 30d ago)')
+    .option('--until <date>', 'events on or before this date')
+    .option('--author <text>', "part of the author's name or email")
+    .option('--env <environment>', 'only files of this coffer.yaml environment')
+    .option('--path <keyPath>', 'only this key path (or its children); `*` matches within a segment')
+    .option('--ref <rev>', 'walk the history of this branch or commit (default HEAD)')
+    .option('--no-decrypt', 'compare ENC strings only, even when a key is available')
+    .option('--json', 'one JSON document with every event')
+    .option('--ndjson', 'one JSON event per line (for log collectors)');
+  addIdentityOptions(command);
+  command
+    .addHelpText(
+      'after',
+      `
+Without a key, events come from comparing ENC[...] strings: coffer keeps the ciphertext of unchanged
+values, so "changed" is exact. A tool that re-encrypts every value (SOPS) shows "re-encrypted";
+with a key that can decrypt the file, coffer decrypts both versions and tells real changes apart.
+
+Examples:
+  coffer log
+  coffer log secrets/prod.yaml db.password
+  coffer log --env prod --since 90d --ndjson >> audit.ndjson`,
+    )
+    .action(async (file: string | undefined, keyPath: string | undefined, options: LogOptions) => {
+      const scope = await loadHistoryScope(context, options, 'coffer log');
+      const events = filterEvents(scope.history, scope.history.events, {
+        ...(options.since ? { since: parseDateOption(options.since, '--since') } : {}),
+        ...(options.until ? { until: parseDateOption(options.until, '--until') } : {}),
+        ...(options.author ? { author: options.author } : {}),
+        ...(file ? { file: scope.toRepositoryPath(file) } : {}),
+        ...((keyPath ?? options.path) ? { keyPath: (keyPath ?? options.path)! } : {}),
+        ...(options.env ? { environment: options.env, environmentOf: scope.environmentOf } : {}),
+      }).reverse();
+      if (options.ndjson) {
+        for (const event of events) context.stdout.write(`${JSON.stringify(event)}\n`);
+        return;
+      }
+      if (options.json) {
+        writeJson(context, { repository: scope.repository.dir, events });
+        return;
+      }
+      if (events.length === 0) {
+        context.stderr.write('no secret key events\n');
+        return;
+      }
+      context.stdout.write(`${formatTable([['DATE', 'COMMIT', 'AUTHOR', 'FILE', 'KEY', 'EVENT', 'DETAIL'], ...events.map(eventRow)])}\n`);
+    });
+}

@@ -1,0 +1,232 @@
+// Reading a git repository with isomorphic-git, given { fs, dir } like isomorphic-git's own API:
+// commits in parents-before-children order, tree diffs by object id (only subtrees whose oid
+// changed are read), blobs and trees cached by oid so each object is read and parsed once.
+import * as git from 'isomorphic-git';
+import { CofferError } from '../errors.js';
+
+/** node:fs, or anything with the same promises API (isomorphic-git's FsClient). */
+export type GitFs = Parameters<typeof git.readBlob>[0]['fs'] & { promises: { readFile(path: string, encoding: 'utf8'): Promise<string> } };
+
+export interface GitPerson {
+  name: string;
+  email: string;
+  /** Seconds since the epoch. */
+  timestamp: number;
+  /** Minutes, as isomorphic-git reports it (UTC+2 is -120). */
+  timezoneOffset: number;
+}
+
+export interface GitCommit {
+  oid: string;
+  parents: string[];
+  tree: string;
+  author: GitPerson;
+  committer: GitPerson;
+  message: string;
+  /** The armored signature (`gpgsig` header), if any. */
+  signature?: string;
+  /** The signed bytes (the commit without its signature). */
+  payload: string;
+}
+
+export interface TreeChange {
+  path: string;
+  /** Blob oid before (absent: added). */
+  before?: string;
+  /** Blob oid after (absent: removed). */
+  after?: string;
+}
+
+export interface Repository {
+  fs: GitFs;
+  dir: string;
+  gitdir: string;
+  /** Commits of a shallow clone whose parents are missing. */
+  shallow: string[];
+  resolveRef(ref: string): Promise<string>;
+  readCommit(oid: string): Promise<GitCommit>;
+  /** Every commit reachable from `ref`, parents before children (ties by committer date). */
+  listCommits(ref?: string): Promise<GitCommit[]>;
+  /** Blob changes between two trees; `accept` filters paths before any blob is read. */
+  diffTrees(before: string | undefined, after: string | undefined): Promise<TreeChange[]>;
+  readBlob(oid: string): Promise<Uint8Array>;
+  /** The blob oid of a path in a commit's tree, or undefined. */
+  findBlob(commit: string, path: string): Promise<string | undefined>;
+}
+
+const TREE_MODE = '040000';
+
+function gitError(error: unknown, what: string, dir: string): CofferError {
+  if (error instanceof CofferError) return error;
+  const code = (error as { code?: string })?.code;
+  if (code === 'NotFoundError') {
+    return new CofferError('FILE_UNREADABLE', `${dir}: ${what}: a git object is missing`, {
+      hints: ['the repository may be a shallow or partial clone: run `git fetch --unshallow`', 'run `git fsck` to check the repository'],
+      cause: error,
+    });
+  }
+  return new CofferError('FILE_UNREADABLE', `${dir}: ${what}: the git repository could not be read (${code ?? 'corrupt object'})`, {
+    hints: ['run `git fsck` to find damaged objects'],
+    cause: error,
+  });
+}
+
+/** The repository containing `dir`; USAGE when there is none. */
+export async function openRepository({ fs, dir }: { fs: GitFs; dir: string }): Promise<Repository> {
+  let root: string;
+  try {
+    root = await git.findRoot({ fs, filepath: dir });
+  } catch (error) {
+    throw new CofferError('USAGE', `${dir} is not inside a git repository`, {
+      hints: ['run the command inside a git working tree (`git init` creates one)'],
+      data: { dir },
+      cause: error,
+    });
+  }
+  const gitdir = `${root}/.git`;
+  const cache = {};
+  const shallowText = await fs.promises.readFile(`${gitdir}/shallow`, 'utf8').catch(() => '');
+  const shallow = String(shallowText).split('\n').filter(Boolean);
+  const trees = new Map<string, Promise<git.TreeEntry[]>>();
+  const commits = new Map<string, Promise<GitCommit>>();
+  const base = { fs, dir: root, gitdir, cache };
+
+  const readTree = (oid: string) => {
+    let tree = trees.get(oid);
+    if (!tree) {
+      tree = git.readTree({ ...base, oid }).then(
+        (result) => result.tree,
+        (error: unknown) => {
+          throw gitError(error, `tree ${oid.slice(0, 7)}`, root);
+        },
+      );
+      trees.set(oid, tree);
+    }
+    return tree;
+  };
+
+  const readCommit = (oid: string) => {
+    let commit = commits.get(oid);
+    if (!commit) {
+      commit = git.readCommit({ ...base, oid }).then(
+        ({ commit: object, payload }) => ({
+          oid,
+          parents: object.parent,
+          tree: object.tree,
+          author: object.author,
+          committer: object.committer,
+          message: object.message,
+          payload,
+          ...(object.gpgsig ? { signature: object.gpgsig } : {}),
+        }),
+        (error: unknown) => {
+          throw gitError(error, `commit ${oid.slice(0, 7)}`, root);
+        },
+      );
+      commits.set(oid, commit);
+    }
+    return commit;
+  };
+
+  const diffTrees = async (before: string | undefined, after: string | undefined, prefix = ''): Promise<TreeChange[]> => {
+    if (before === after) return [];
+    const [left, right] = await Promise.all([before ? readTree(before) : [], after ? readTree(after) : []]);
+    const leftByName = new Map(left.map((entry) => [entry.path, entry]));
+    const rightByName = new Map(right.map((entry) => [entry.path, entry]));
+    const changes: TreeChange[] = [];
+    for (const name of new Set([...leftByName.keys(), ...rightByName.keys()])) {
+      const a = leftByName.get(name);
+      const b = rightByName.get(name);
+      if (a?.oid === b?.oid && a?.mode === b?.mode) continue;
+      const path = `${prefix}${name}`;
+      const aTree = a?.mode === TREE_MODE ? a.oid : undefined;
+      const bTree = b?.mode === TREE_MODE ? b.oid : undefined;
+      if (aTree || bTree) changes.push(...(await diffTrees(aTree, bTree, `${path}/`)));
+      const aBlob = a && a.mode !== TREE_MODE && a.type === 'blob' ? a.oid : undefined;
+      const bBlob = b && b.mode !== TREE_MODE && b.type === 'blob' ? b.oid : undefined;
+      if (aBlob !== bBlob) changes.push({ path, ...(aBlob ? { before: aBlob } : {}), ...(bBlob ? { after: bBlob } : {}) });
+    }
+    return changes;
+  };
+
+  const repository: Repository = {
+    fs,
+    dir: root,
+    gitdir,
+    shallow,
+    async resolveRef(ref) {
+      try {
+        return await git.resolveRef({ fs, dir: root, gitdir, ref });
+      } catch (error) {
+        if (/^[0-9a-f]{40}$/.test(ref)) return ref;
+        try {
+          return await git.expandOid({ ...base, oid: ref });
+        } catch {
+          throw new CofferError('USAGE', `${root}: no commit or branch "${ref.slice(0, 60)}"`, {
+            hints: ['a repository without commits has no history yet: commit first', 'name a branch, tag or commit id'],
+            data: { ref },
+            cause: error,
+          });
+        }
+      }
+    },
+    readCommit,
+    async listCommits(ref = 'HEAD') {
+      const head = await repository.resolveRef(ref);
+      const boundary = new Set(shallow);
+      // iterative depth-first post-order: every parent is emitted before its children
+      const order: GitCommit[] = [];
+      const state = new Map<string, 'open' | 'done'>();
+      const stack: { oid: string; expanded: boolean }[] = [{ oid: head, expanded: false }];
+      while (stack.length > 0) {
+        const top = stack[stack.length - 1]!;
+        if (state.get(top.oid) === 'done') {
+          stack.pop();
+          continue;
+        }
+        const commit = await readCommit(top.oid);
+        if (!top.expanded) {
+          top.expanded = true;
+          state.set(top.oid, 'open');
+          if (!boundary.has(top.oid)) {
+            // older parents first, so siblings come out roughly by date
+            for (const parent of [...commit.parents].reverse()) if (!state.has(parent)) stack.push({ oid: parent, expanded: false });
+          }
+          continue;
+        }
+        stack.pop();
+        state.set(top.oid, 'done');
+        order.push(commit);
+      }
+      return order;
+    },
+    diffTrees: (before, after) => diffTrees(before, after),
+    async readBlob(oid) {
+      try {
+        return (await git.readBlob({ ...base, oid })).blob;
+      } catch (error) {
+        throw gitError(error, `blob ${oid.slice(0, 7)}`, root);
+      }
+    },
+    async findBlob(commit, path) {
+      let tree = (await readCommit(commit)).tree;
+      const parts = path.split('/');
+      for (const [index, part] of parts.entries()) {
+        const entry = (await readTree(tree)).find((item) => item.path === part);
+        if (!entry) return undefined;
+        if (index === parts.length - 1) return entry.type === 'blob' ? entry.oid : undefined;
+        if (entry.type !== 'tree') return undefined;
+        tree = entry.oid;
+      }
+      return undefined;
+    },
+  };
+  return repository;
+}
+
+/** The path of `absolute` relative to the repository root, with `/`; undefined outside it. */
+export function repositoryPath(repository: Pick<Repository, 'dir'>, absolute: string): string | undefined {
+  const root = repository.dir.endsWith('/') ? repository.dir : `${repository.dir}/`;
+  if (!absolute.startsWith(root)) return undefined;
+  return absolute.slice(root.length);
+}

@@ -198,7 +198,7 @@ export async function openRepository({ fs, dir }: { fs: GitFs; dir: string }): P
         state.set(top.oid, 'done');
         order.push(commit);
       }
-      return order;
+      return sortByDate(order);
     },
     diffTrees: (before, after) => diffTrees(before, after),
     async readBlob(oid) {
@@ -222,6 +222,29 @@ export async function openRepository({ fs, dir }: { fs: GitFs; dir: string }): P
     },
   };
   return repository;
+}
+
+/** Parents before children, and otherwise oldest committer date first (Kahn's algorithm). */
+function sortByDate(commits: GitCommit[]): GitCommit[] {
+  const known = new Map(commits.map((commit) => [commit.oid, commit]));
+  const waiting = new Map(commits.map((commit) => [commit.oid, commit.parents.filter((parent) => known.has(parent)).length]));
+  const children = new Map<string, GitCommit[]>();
+  for (const commit of commits) for (const parent of commit.parents) if (known.has(parent)) children.set(parent, [...(children.get(parent) ?? []), commit]);
+  const ready = commits.filter((commit) => waiting.get(commit.oid) === 0);
+  const sorted: GitCommit[] = [];
+  const before = (a: GitCommit, b: GitCommit) => a.committer.timestamp - b.committer.timestamp || a.author.timestamp - b.author.timestamp;
+  while (ready.length > 0) {
+    let best = 0;
+    for (let index = 1; index < ready.length; index++) if (before(ready[index]!, ready[best]!) < 0) best = index;
+    const [next] = ready.splice(best, 1);
+    sorted.push(next!);
+    for (const child of children.get(next!.oid) ?? []) {
+      const left = waiting.get(child.oid)! - 1;
+      waiting.set(child.oid, left);
+      if (left === 0) ready.push(child);
+    }
+  }
+  return sorted;
 }
 
 /** The path of `absolute` relative to the repository root, with `/`; undefined outside it. */

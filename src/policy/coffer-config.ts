@@ -55,6 +55,8 @@ export interface CofferConfig {
   recipients: Map<string, PolicyRecipient>;
   groups: Map<string, PolicyGroup>;
   environments: PolicyEnvironment[];
+  /** Commit signing `coffer audit --verify` enforces; keys are extra PGP fingerprints or SSH public keys. */
+  signing?: { required: boolean; keys: string[] };
 }
 
 const PGP_FINGERPRINT = /^(?:[0-9A-F]{40}|[0-9A-F]{64})$/;
@@ -160,6 +162,7 @@ interface RawConfig {
   recipients?: Record<string, { age?: string | string[]; pgp?: string | string[]; email?: string; github?: string }>;
   groups?: Record<string, string[]>;
   environments?: Record<string, RawEnvironment>;
+  signing?: { required: boolean; keys?: string[] };
 }
 
 const keyListOf = (value: string | string[] | undefined): string[] =>
@@ -174,7 +177,14 @@ function checkMeaning(
   keyLine: (segments: readonly (string | number)[], key: string) => number,
   invalid: (line: number, what: string, hints?: string[]) => CofferError,
 ): CofferConfig {
-  const config: CofferConfig = { path, dir, recipients: new Map(), groups: new Map(), environments: [] };
+  const config: CofferConfig = {
+    path,
+    dir,
+    recipients: new Map(),
+    groups: new Map(),
+    environments: [],
+    ...(raw.signing ? { signing: { required: raw.signing.required, keys: raw.signing.keys ?? [] } } : {}),
+  };
   const owners = new Map<string, string>();
   for (const [name, entry] of Object.entries(raw.recipients ?? {})) {
     const at = ['recipients', name];
@@ -272,7 +282,7 @@ function checkMeaning(
         throw invalid(lineAt([...at, 'path_regex']), `environments.${name}.path_regex is not a valid regular expression`);
       }
     }
-    const schemas = typeof entry.schema === 'string' ? [{ path: entry.schema }] : Object.entries(entry.schema ?? {}).map(([glob, path]) => ({ glob, path }));
+    const schemas: { glob?: string; path: string }[] = typeof entry.schema === 'string' ? [{ path: entry.schema }] : Object.entries(entry.schema ?? {}).map(([glob, path]) => ({ glob, path }));
     for (const { glob } of schemas) {
       try {
         if (glob !== undefined) globToRegExp(glob);

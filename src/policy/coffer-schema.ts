@@ -34,6 +34,16 @@ export const COFFER_SCHEMA = {
       propertyNames: { $ref: '#/definitions/name' },
       additionalProperties: { $ref: '#/definitions/nameList' },
     },
+    signing: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['required'],
+      description: 'commit signing that `coffer audit --verify` checks',
+      properties: {
+        required: { type: 'boolean', description: 'every commit must be signed by a recipient\'s PGP key or one of keys' },
+        keys: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'more allowed signing keys: PGP fingerprints or SSH public keys (type base64)' },
+      },
+    },
     environments: {
       type: 'object',
       description: 'file globs and who may read the files they match; a file belongs to at most one environment',

@@ -1,0 +1,24 @@
+// Password strength with zxcvbn (0 = guessable in seconds, 4 = very unguessable). The library and
+// its dictionaries are imported only when the first password is scored, so keyless runs never
+// pay for them.
+
+export interface StrengthScorer {
+  /** The zxcvbn score of a value, 0 to 4; `context` are words that make a password weaker (key names). */
+  score(value: string, context?: readonly string[]): number;
+}
+
+let loading: Promise<StrengthScorer> | undefined;
+
+/** Longer values are scored by their first part only (zxcvbn is slow on long input, and they are strong anyway). */
+const SCORED_LENGTH = 100;
+
+export function loadStrengthScorer(): Promise<StrengthScorer> {
+  loading ??= (async () => {
+    const [{ ZxcvbnFactory }, common] = await Promise.all([import('@zxcvbn-ts/core'), import('@zxcvbn-ts/language-common')]);
+    const zxcvbn = new ZxcvbnFactory({ dictionary: { ...common.dictionary }, graphs: common.adjacencyGraphs });
+    return {
+      score: (value, context = []) => zxcvbn.check(value.slice(0, SCORED_LENGTH), [...context]).score,
+    };
+  })();
+  return loading;
+}

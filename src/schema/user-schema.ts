@@ -1,0 +1,122 @@
+// A user's schema file (JSON Schema 2020-12, as JSON or YAML): parsed, checked against the
+// meta-schema, then compiled twice with ajv: the full schema for decrypted values and the keyless
+// copy for what is visible without keys. Compiled once per content (in memory only).
+import { createHash } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { LineCounter, type Node, parseDocument } from 'yaml';
+import { CofferError } from '../errors.js';
+import { ANNOTATION_KEYWORD, ANNOTATION_SCHEMA } from './annotations.js';
+import { toKeylessSchema, visitSubschemas } from './walk.js';
+
+export interface UserSchema {
+  /** The schema file, for messages. */
+  file: string;
+  root: Record<string, unknown>;
+  /** Validates decrypted data. */
+  validateValues: ValidateFunction;
+  /** Validates the keyless instance (encrypted values replaced by a value of their type). */
+  validateShape: ValidateFunction;
+}
+
+const FORMATS: Record<string, RegExp | ((text: string) => boolean)> = {
+  uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  email: /^[^\s@]+@[^\s@]+\.[^\s@]+$/,
+  hostname: /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i,
+  date: /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])$/,
+  'date-time': /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/,
+  ipv4: (text) => isIPv4(text),
+  ipv6: (text) => isIPv6(text),
+  uri: (text) => {
+    if (!/^[a-z][a-z0-9+.-]*:/i.test(text)) return false;
+    try {
+      new URL(text);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+};
+
+const SCHEMA_HINTS = ['schemas are JSON Schema 2020-12 (https://json-schema.org/draft/2020-12/schema); x-coffer takes kind, generate, rotate, expires, owner, minStrength'];
+
+function schemaError(file: string, message: string, pointer?: string, line?: number): CofferError {
+  const where = `${file}${line ? `:${line}` : ''}`;
+  return new CofferError('CONFIG_INVALID', `${where}: invalid schema${pointer !== undefined ? ` at ${pointer || '/'}` : ''}: ${message}`, {
+    hints: SCHEMA_HINTS,
+    data: { file, ...(pointer !== undefined ? { pointer } : {}), ...(line ? { line } : {}) },
+  });
+}
+
+const toPointer = (segments: readonly string[]) => segments.map((segment) => `/${segment.replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
+const fromPointer = (pointer: string) => (pointer === '' ? [] : pointer.slice(1).split('/').map((segment) => segment.replaceAll('~1', '/').replaceAll('~0', '~')));
+
+let metaValidator: Ajv2020 | undefined;
+let annotationValidator: ValidateFunction | undefined;
+
+function newCompiler(): Ajv2020 {
+  const ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false, strictTuples: false, strictRequired: false, validateSchema: false, logger: false, formats: FORMATS });
+  ajv.addKeyword({ keyword: ANNOTATION_KEYWORD, schemaType: 'object' });
+  return ajv;
+}
+
+const cache = new Map<string, Omit<UserSchema, 'file'>>();
+
+/** Parses and compiles a schema file's text; every problem is CONFIG_INVALID naming the file, line and JSON pointer. */
+export function compileUserSchema(text: string, file: string): UserSchema {
+  const digest = createHash('sha256').update(text).digest('hex');
+  const cached = cache.get(digest);
+  if (cached) return { file, ...cached };
+
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const firstError = document.errors[0];
+  if (firstError) throw schemaError(file, `not valid JSON or YAML (${firstError.code.toLowerCase().replaceAll('_', ' ')})`, undefined, lineCounter.linePos(firstError.pos[0]).line);
+  const lineAt = (segments: readonly string[]): number | undefined => {
+    for (let length = segments.length; length >= 0; length--) {
+      const node = document.getIn(segments.slice(0, length), true) as Node | undefined;
+      if (node?.range) return lineCounter.linePos(node.range[0]).line;
+    }
+    return undefined;
+  };
+  const root: unknown = document.toJS({ maxAliasCount: 100 });
+  if (typeof root !== 'object' || root === null || Array.isArray(root)) throw schemaError(file, 'the schema must be an object', '', 1);
+  const declared = (root as Record<string, unknown>)['$schema'];
+  if (declared !== undefined && declared !== 'https://json-schema.org/draft/2020-12/schema') {
+    throw schemaError(file, `$schema must be https://json-schema.org/draft/2020-12/schema (or left out)`, '/$schema', lineAt(['$schema']));
+  }
+
+  metaValidator ??= new Ajv2020({ allErrors: false, strict: false, logger: false });
+  if (!metaValidator.validateSchema(root)) {
+    const [error] = (metaValidator.errors ?? []) as ErrorObject[];
+    const pointer = error?.instancePath ?? '';
+    throw schemaError(file, error?.message ?? 'not a valid JSON Schema', pointer, lineAt(fromPointer(pointer)));
+  }
+  annotationValidator ??= new Ajv2020({ allErrors: false, strict: true, logger: false }).compile(ANNOTATION_SCHEMA);
+  visitSubschemas(root, (subschema, pointer) => {
+    if (subschema[ANNOTATION_KEYWORD] === undefined) return;
+    if (annotationValidator!(subschema[ANNOTATION_KEYWORD])) return;
+    const [error] = annotationValidator!.errors ?? [];
+    const at = [...pointer, ANNOTATION_KEYWORD, ...fromPointer(error?.instancePath ?? '')];
+    const detail = error?.keyword === 'additionalProperties' ? `unknown field "${String(error.params['additionalProperty']).slice(0, 40)}"` : (error?.message ?? 'is not valid');
+    throw schemaError(file, `${ANNOTATION_KEYWORD} ${detail}`, toPointer(at), lineAt(at));
+  });
+
+  const compile = (schema: unknown): ValidateFunction => {
+    try {
+      return newCompiler().compile(schema as Record<string, unknown>);
+    } catch (error) {
+      // ajv's strict-mode messages name the keyword, not where it is: point at its first use
+      const message = (error as Error).message.replace(/^strict mode: /, '');
+      const name = /"([^"]{1,80})"/.exec(message)?.[1];
+      let at: readonly string[] | undefined;
+      if (name !== undefined) visitSubschemas(root, (subschema, pointer) => {
+        if (at === undefined && Object.hasOwn(subschema, name)) at = [...pointer, name];
+      });
+      throw schemaError(file, message.slice(0, 200), at ? toPointer(at) : undefined, at ? lineAt(at) : undefined);
+    }
+  };
+  const compiled = { root: root as Record<string, unknown>, validateValues: compile(root), validateShape: compile(toKeylessSchema(root)) };
+  cache.set(digest, compiled);
+  return { file, ...compiled };
+}

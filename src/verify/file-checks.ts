@@ -1,0 +1,238 @@
+// The checks on one secrets file. Keyless: it is a SOPS file, its metadata is well formed, every
+// value the selection rule covers is a well-formed ENC[...], the recipients are the policy's, the
+// visible structure fits the schema, nothing is expired. With a key: the MAC, the values against
+// the schema and password strength. Every finding is collected; nothing stops at the first.
+import { openFile } from '../file/secrets-file.js';
+import type { KeyRing, RecipientPlan } from '../file/key-ring.js';
+import { recipientPlanOf } from '../file/key-ring.js';
+import { parseEncryptedValue } from '../format/encrypted-value.js';
+import { effectiveSelectionRule, type Metadata, parseMetadata } from '../format/metadata.js';
+import { createLeafSelector } from '../format/selection.js';
+import { getStore } from '../format/stores/index.js';
+import type { PlainValue, StoreDocument, StoreName } from '../format/tree.js';
+import { CofferError, isCofferError } from '../errors.js';
+import { annotationAt, listAnnotatedProperties } from '../schema/walk.js';
+import { parseDuration, parseExpiry, requiredStrength } from '../schema/annotations.js';
+import { describeViolations, formatPath, toInstance } from '../schema/instance.js';
+import type { StrengthScorer } from '../schema/strength.js';
+import type { UserSchema } from '../schema/user-schema.js';
+import { type Problem, problem } from './report.js';
+
+export interface FileTarget {
+  path: string;
+  store: StoreName;
+  content: Uint8Array;
+  /** The policy says the file is secret (an environment or creation rule claims it). */
+  claimed: boolean;
+  environment?: string;
+  /** Recipients the policy gives the file. */
+  expected?: RecipientPlan;
+  /** Names a recipient key for messages. */
+  describeKey: (key: string) => string;
+  schema?: UserSchema;
+  /** Validates the sops block of YAML and JSON files (compiled once per run). */
+  validateMetadata?: (instance: unknown) => string[];
+}
+
+export interface KeylessResult {
+  problems: Problem[];
+  /** Set when the file is a readable SOPS file (the keyed checks need it). */
+  metadata?: Metadata;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+const EXPIRY_WARNING = 14 * 24 * 60 * 60 * 1000;
+
+function keysOf(plan: RecipientPlan): string[] {
+  return plan.groups.flatMap((group) => [...group.age.map((key) => key.trim()), ...group.pgp.map((key) => key.replaceAll(' ', '').toUpperCase())]);
+}
+
+function codeOf(error: unknown): string {
+  return isCofferError(error) ? error.code : 'error';
+}
+
+/** Without keys: everything the file shows in clear. */
+export function checkFileKeyless(target: FileTarget, now: Date): KeylessResult {
+  const problems: Problem[] = [];
+  const { path } = target;
+  let document: StoreDocument;
+  try {
+    document = getStore(target.store).parse(utf8.decode(target.content), path);
+  } catch (error) {
+    if (!isCofferError(error)) throw error;
+    const line = typeof error.data['line'] === 'number' ? error.data['line'] : undefined;
+    problems.push(problem('unreadable', path, `cannot be parsed as ${target.store} (${error.message.replace(/^.*?: /, '')})`, line ? { line } : {}));
+    return { problems };
+  }
+  const rawMetadata = document.readMetadata();
+  if (rawMetadata === undefined) {
+    if (target.claimed) {
+      problems.push(
+        problem('not-encrypted', path, `is not encrypted, but ${target.environment ? `environment ${target.environment}` : 'the policy'} says it is secret`, {
+          hint: `encrypt it before committing: coffer encrypt --in-place ${path}`,
+        }),
+      );
+    }
+    return { problems };
+  }
+  if (target.validateMetadata) {
+    for (const message of target.validateMetadata({ sops: toInstance(rawMetadata, false) })) problems.push(problem('metadata-invalid', path, message, { keyPath: 'sops' }));
+  }
+  let metadata: Metadata;
+  try {
+    metadata = parseMetadata(rawMetadata, path);
+  } catch (error) {
+    if (!isCofferError(error)) throw error;
+    problems.push(problem('metadata-invalid', path, error.message.replace(`${path}: `, ''), { keyPath: 'sops' }));
+    return { problems };
+  }
+
+  // values: every one the rule covers must be a well-formed ENC[...]
+  const isEncrypted = createLeafSelector(effectiveSelectionRule(metadata));
+  document.mapLeaves((leaf) => {
+    if (leaf.isComment || leaf.value === null || leaf.value === '' || !isEncrypted(leaf)) return undefined;
+    const keyPath = formatPath(leaf.keyPath);
+    if (typeof leaf.value !== 'string' || !leaf.value.startsWith('ENC[')) {
+      problems.push(
+        problem('value-not-encrypted', path, `${keyPath || 'a value'} is in clear, but the selection rule (${effectiveSelectionRule(metadata).kind}) says it must be encrypted`, {
+          keyPath,
+          hint: `re-encrypt the value: coffer set ${path} ${keyPath || 'KEY'}`,
+        }),
+      );
+      return undefined;
+    }
+    try {
+      parseEncryptedValue(leaf.value, `${path}: ${keyPath}`);
+    } catch (error) {
+      if (!isCofferError(error)) throw error;
+      problems.push(problem('malformed-value', path, error.message.replace(`${path}: `, ''), { keyPath }));
+    }
+    return undefined;
+  });
+
+  if (target.expected) {
+    const have = new Set(keysOf(recipientPlanOf(metadata)));
+    const want = new Set(keysOf(target.expected));
+    const extra = [...have].filter((key) => !want.has(key)).map(target.describeKey);
+    const missing = [...want].filter((key) => !have.has(key)).map(target.describeKey);
+    const where = target.environment ? `environment ${target.environment}` : 'its creation rule';
+    if (extra.length > 0) {
+      problems.push(problem('recipients', path, `readable by ${extra.join(', ')}, outside ${where}`, { hint: 'run `coffer updatekeys --all` (and rotate the data key: they could read it)' }));
+    }
+    if (missing.length > 0) {
+      problems.push(problem('recipients', path, `not readable by ${missing.join(', ')}, although ${where} lists them`, { hint: 'run `coffer updatekeys --all`' }));
+    }
+  }
+
+  if (target.schema) {
+    const { schema } = target;
+    for (const [index, plain] of document.toPlain().entries()) {
+      const instance = toInstance(plain, true);
+      if (schema.validateShape(instance)) continue;
+      for (const violation of describeViolations(instance, schema.validateShape.errors ?? [])) {
+        const keyPath = formatPath(violation.path);
+        problems.push(
+          problem('schema', path, `${keyPath || 'the document'}${index > 0 ? ` (document ${index + 1})` : ''} ${violation.message}`, {
+            ...(keyPath ? { keyPath } : {}),
+            hint: `schema ${schema.file} (${violation.schemaPath})`,
+          }),
+        );
+      }
+    }
+    checkDates(target, document, metadata, now, problems);
+  }
+  return { problems, metadata };
+}
+
+/** `expires` and `rotate` of the values present in the file (rotation counts from lastmodified). */
+function checkDates(target: FileTarget, document: StoreDocument, metadata: Metadata, now: Date, problems: Problem[]): void {
+  const modified = new Date(metadata.lastModified);
+  for (const { path: keyPath, annotation } of listAnnotatedProperties(target.schema!.root)) {
+    if (document.getValue(keyPath) === undefined) continue;
+    const dotted = formatPath(keyPath);
+    const expires = annotation.expires === undefined ? undefined : parseExpiry(annotation.expires);
+    if (expires && expires.getTime() <= now.getTime()) {
+      problems.push(problem('expired', target.path, `${dotted} expired on ${annotation.expires}`, { keyPath: dotted, hint: `replace it: coffer set ${target.path} ${dotted} --generate` }));
+    } else if (expires && expires.getTime() - now.getTime() < EXPIRY_WARNING) {
+      problems.push(problem('expired', target.path, `${dotted} expires on ${annotation.expires}`, { keyPath: dotted, severity: 'warning' }));
+    }
+    const period = annotation.rotate === undefined ? undefined : parseDuration(annotation.rotate);
+    if (period !== undefined && !Number.isNaN(modified.getTime()) && now.getTime() - modified.getTime() > period) {
+      problems.push(
+        problem('rotation-due', target.path, `${dotted} must be rotated every ${annotation.rotate}; the file was last changed ${metadata.lastModified}`, {
+          keyPath: dotted,
+          hint: `coffer set ${target.path} ${dotted} --generate`,
+        }),
+      );
+    }
+  }
+}
+
+/** A decrypted string value and where it is, for the reuse check. */
+export interface SecretValue {
+  keyPath: string;
+  value: string;
+}
+
+export interface KeyedResult {
+  problems: Problem[];
+  /** Credential values (annotated with a kind, or under a key that names a secret). */
+  secrets: SecretValue[];
+  decrypted: boolean;
+}
+
+const SECRET_KEY = /pass(word|wd|phrase)?|secret|token|api_?key|private_?key|credential/i;
+
+/** With a key: MAC and values, schema on values, strength of passwords. */
+export async function checkFileKeyed(target: FileTarget, keys: KeyRing, scorer: () => Promise<StrengthScorer>): Promise<KeyedResult> {
+  const problems: Problem[] = [];
+  const secrets: SecretValue[] = [];
+  let plain: PlainValue[];
+  try {
+    const opened = await openFile({ file: target.path, store: target.store, content: target.content }, keys, { readOnly: true });
+    plain = opened.plain.toPlain();
+  } catch (error) {
+    if (error instanceof CofferError && (error.code === 'NO_MATCHING_IDENTITY' || error.code === 'KEY_SOURCE_FAILED' || error.code === 'UNSUPPORTED_KEY_SOURCE')) {
+      problems.push(problem('not-decrypted', target.path, 'not decrypted: no available identity unwraps its data key; keyless checks only'));
+      return { problems, secrets, decrypted: false };
+    }
+    if (error instanceof CofferError && error.exitCode === 3) {
+      problems.push(problem('integrity', target.path, `${error.message.replace(`${target.path}: `, '')} (${codeOf(error)})`, { hint: 'the file was changed outside coffer or damaged; restore it from git' }));
+      return { problems, secrets, decrypted: false };
+    }
+    throw error;
+  }
+  const root = target.schema?.root;
+  for (const [index, document] of plain.entries()) {
+    const instance = toInstance(document, false);
+    if (target.schema && !target.schema.validateValues(instance)) {
+      for (const violation of describeViolations(instance, target.schema.validateValues.errors ?? [])) {
+        // keyless already reported structure; here only what needed the values
+        if (['required', 'additionalProperties', 'unevaluatedProperties', 'type', 'propertyNames'].includes(violation.keyword)) continue;
+        const keyPath = formatPath(violation.path);
+        problems.push(problem('schema', target.path, `${keyPath || 'the document'}${index > 0 ? ` (document ${index + 1})` : ''} ${violation.message}`, { keyPath, hint: `schema ${target.schema.file} (${violation.schemaPath})` }));
+      }
+    }
+    const visit = async (value: unknown, segments: (string | number)[]) => {
+      if (Array.isArray(value)) {
+        for (const [position, item] of value.entries()) await visit(item, [...segments, position]);
+      } else if (typeof value === 'object' && value !== null) {
+        for (const [key, item] of Object.entries(value)) await visit(item, [...segments, key]);
+      } else if (typeof value === 'string' && value.length > 0) {
+        const annotation = root ? annotationAt(root, segments) : undefined;
+        const keyPath = formatPath(segments);
+        const lastKey = String([...segments].reverse().find((segment) => typeof segment === 'string') ?? '');
+        if (annotation?.kind || SECRET_KEY.test(lastKey)) secrets.push({ keyPath, value });
+        const required = requiredStrength(annotation);
+        if (required !== undefined) {
+          const score = (await scorer()).score(value, segments.filter((segment): segment is string => typeof segment === 'string'));
+          if (score < required) {
+            problems.push(problem('weak', target.path, `${keyPath} is a weak password (strength ${score} of 4, the schema asks for ${required})`, { keyPath, hint: `generate one: coffer set ${target.path} ${keyPath} --generate` }));
+          }
+        }
+      }
+    };
+    await visit(instance, []);
+  }
+  return { problems, secrets, decrypted: true };
+}

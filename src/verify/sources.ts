@@ -1,0 +1,98 @@
+// Where `coffer verify` reads files: the working tree, or exactly what is staged in the git index
+// (isomorphic-git, imported only for --staged). Paths are relative to `root`, with `/`.
+import type { Dirent } from 'node:fs';
+import * as fs from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { CofferError } from '../errors.js';
+
+export interface FileSource {
+  readonly kind: 'worktree' | 'index';
+  /** The directory paths are relative to (the policy's directory). */
+  readonly root: string;
+  /** Every file under root, sorted. */
+  list(): Promise<string[]>;
+  /** Size in bytes, or undefined when the file is not there. */
+  size(path: string): Promise<number | undefined>;
+  /** Content, or undefined when the file is not there. */
+  read(path: string): Promise<Uint8Array | undefined>;
+}
+
+/** Directories never searched for secrets files. */
+const SKIPPED_DIRECTORIES = new Set(['.git', 'node_modules']);
+
+export function worktreeSource(root: string): FileSource {
+  return {
+    kind: 'worktree',
+    root,
+    async list() {
+      const found: string[] = [];
+      const walk = async (dir: string, prefix: string) => {
+        let entries: Dirent[];
+        try {
+          entries = await readdir(dir, { withFileTypes: true });
+        } catch {
+          return;
+        }
+        for (const entry of entries) {
+          const path = prefix ? `${prefix}/${entry.name}` : entry.name;
+          if (entry.isDirectory()) {
+            if (!SKIPPED_DIRECTORIES.has(entry.name)) await walk(join(dir, entry.name), path);
+          } else if (entry.isFile()) found.push(path);
+        }
+      };
+      await walk(root, '');
+      return found.sort();
+    },
+    size: (path) => stat(join(root, path)).then((info) => (info.isFile() ? info.size : undefined), () => undefined),
+    read: (path) => readFile(join(root, path)).then((buffer) => new Uint8Array(buffer), () => undefined),
+  };
+}
+
+/** The working tree's top directory: the nearest parent of `start` holding `.git`. */
+export function findRepositoryRoot(start: string): string | undefined {
+  let dir = start;
+  for (let depth = 0; depth < 100; depth++) {
+    if (fs.existsSync(join(dir, '.git'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+  return undefined;
+}
+
+/** What is staged in the index of the repository around `root` (blobs, not the working tree). */
+export async function indexSource(root: string): Promise<FileSource> {
+  const top = findRepositoryRoot(root);
+  if (!top) {
+    throw new CofferError('USAGE', `--staged needs a git repository, and ${root} is not inside one`, { hints: ['run `git init`, or check the working tree without --staged'] });
+  }
+  const git = await import('isomorphic-git');
+  const prefix = relative(top, root).split(sep).filter(Boolean).join('/');
+  const entries = new Map<string, { oid: string; size: number }>();
+  await git.walk({
+    fs,
+    dir: top,
+    trees: [git.STAGE()],
+    map: async (filepath, [entry]) => {
+      if (!entry || filepath === '.') return true;
+      if ((await entry.type()) !== 'blob') return true;
+      const inside = prefix === '' ? filepath : filepath.startsWith(`${prefix}/`) ? filepath.slice(prefix.length + 1) : undefined;
+      if (inside !== undefined) entries.set(inside, { oid: await entry.oid(), size: (await entry.stat()).size });
+      return true;
+    },
+  });
+  const cache = {};
+  return {
+    kind: 'index',
+    root,
+    list: async () => [...entries.keys()].filter((path) => !path.split('/').some((part) => SKIPPED_DIRECTORIES.has(part))).sort(),
+    size: async (path) => entries.get(path)?.size,
+    async read(path) {
+      const entry = entries.get(path);
+      if (!entry) return undefined;
+      const { blob } = await git.readBlob({ fs, dir: top, oid: entry.oid, cache });
+      return blob;
+    },
+  };
+}

@@ -136,7 +136,17 @@ export function parseCofferConfig(text: string, path: string, dir: string): Coff
     return lineOf(parent);
   };
 
-  const value: unknown = document.toJS({ maxAliasCount: 100 });
+  let value: unknown;
+  try {
+    value = document.toJS({ maxAliasCount: 100 });
+  } catch (cause) {
+    // An alias to nothing, or an alias bomb: the yaml package throws plain errors for both.
+    throw new CofferError('CONFIG_INVALID', `${path}: invalid YAML (unresolved or excessive aliases)`, {
+      hints: ['coffer.yaml needs no anchors or aliases: write the values out'],
+      data: { file: path },
+      cause,
+    });
+  }
   if (value === null || value === undefined) throw invalid(1, 'the file is empty; it needs at least `version: 1`');
   const [shapeError] = validateShape(value);
   if (shapeError) {

@@ -12,6 +12,9 @@ import { registerKeyCommands } from './commands/keys.js';
 import { registerLogCommand } from './commands/log.js';
 import { registerRevokeCommand } from './commands/revoke.js';
 import { registerValueCommands } from './commands/values.js';
+import { registerVerifyCommand } from './commands/verify.js';
+import { registerGenerateCommand } from './commands/generate.js';
+import { registerHookCommand } from './commands/hook.js';
 import { type CliContext, nodeCliContext } from './context.js';
 
 export const VERSION = '0.1.0';
@@ -54,6 +57,9 @@ export function buildProgram(context: CliContext, json = false): Command {
   registerAccessCommand(program, context);
   registerExplainCommand(program, context);
   registerRevokeCommand(program, context);
+  registerVerifyCommand(program, context);
+  registerGenerateCommand(program, context);
+  registerHookCommand(program, context);
   registerLogCommand(program, context);
   registerBlameCommand(program, context);
   for (const command of program.commands) {

@@ -66,7 +66,7 @@ const cache = new Map<string, Omit<UserSchema, 'file'>>();
 export function compileUserSchema(text: string, file: string): UserSchema {
   const digest = createHash('sha256').update(text).digest('hex');
   const cached = cache.get(digest);
-  if (cached) return { file, ...cached };
+  if (cached) return Object.assign(Object.create(cached) as Omit<UserSchema, 'file'>, { file });
 
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
@@ -86,13 +86,16 @@ export function compileUserSchema(text: string, file: string): UserSchema {
     throw schemaError(file, `$schema must be https://json-schema.org/draft/2020-12/schema (or left out)`, '/$schema', lineAt(['$schema']));
   }
 
-  metaValidator ??= new Ajv2020({ allErrors: false, strict: false, logger: false });
-  if (!metaValidator.validateSchema(root)) {
+  // Checking against the 2020-12 meta-schema costs ~60 ms (compiling it), so it runs only when
+  // ajv's strict compile below fails, to name the JSON pointer of the mistake.
+  const checkMeta = () => {
+    metaValidator ??= new Ajv2020({ allErrors: false, strict: false, logger: false });
+    if (metaValidator.validateSchema(root)) return;
     const [error] = (metaValidator.errors ?? []) as ErrorObject[];
     const pointer = error?.instancePath ?? '';
     throw schemaError(file, error?.message ?? 'not a valid JSON Schema', pointer, lineAt(fromPointer(pointer)));
-  }
-  annotationValidator ??= new Ajv2020({ allErrors: false, strict: true, logger: false }).compile(ANNOTATION_SCHEMA);
+  };
+  annotationValidator ??= new Ajv2020({ allErrors: false, strict: true, logger: false, validateSchema: false }).compile(ANNOTATION_SCHEMA);
   visitSubschemas(root, (subschema, pointer) => {
     if (subschema[ANNOTATION_KEYWORD] === undefined) return;
     if (annotationValidator!(subschema[ANNOTATION_KEYWORD])) return;
@@ -106,6 +109,7 @@ export function compileUserSchema(text: string, file: string): UserSchema {
     try {
       return newCompiler().compile(schema as Record<string, unknown>);
     } catch (error) {
+      checkMeta();
       // ajv's strict-mode messages name the keyword, not where it is: point at its first use
       const message = (error as Error).message.replace(/^strict mode: /, '');
       const name = /"([^"]{1,80})"/.exec(message)?.[1];
@@ -116,7 +120,17 @@ export function compileUserSchema(text: string, file: string): UserSchema {
       throw schemaError(file, message.slice(0, 200), at ? toPointer(at) : undefined, at ? lineAt(at) : undefined);
     }
   };
-  const compiled = { root: root as Record<string, unknown>, validateValues: compile(root), validateShape: compile(toKeylessSchema(root)) };
+  const validateShape = compile(toKeylessSchema(root));
+  let validateValues: ValidateFunction | undefined;
+  // the full schema is compiled only when a key decrypts a file (keyless runs never need it)
+  const compiled = {
+    root: root as Record<string, unknown>,
+    validateShape,
+    get validateValues() {
+      validateValues ??= compile(root);
+      return validateValues;
+    },
+  };
   cache.set(digest, compiled);
-  return { file, ...compiled };
+  return Object.assign(Object.create(compiled) as Omit<UserSchema, 'file'>, { file });
 }

@@ -40,12 +40,13 @@ export const MAX_VERIFY_BYTES = 64 * 1024 * 1024;
 /** Unclaimed files above this size are not probed for sops metadata. */
 const PROBE_LIMIT = 1024 * 1024;
 const PROBED_STORES = new Set(['yaml', 'json', 'dotenv', 'ini']);
+const READ_AHEAD = 32;
 
 type LoadedPolicy = { kind: 'coffer'; config: CofferConfig } | { kind: 'sops'; config: SopsConfig };
 
 let metadataValidator: ValidateFunction | undefined;
 function validateMetadata(instance: unknown): string[] {
-  metadataValidator ??= new Ajv2020({ allErrors: true, strict: false, logger: false }).compile(SOPS_METADATA_SCHEMA);
+  metadataValidator ??= new Ajv2020({ allErrors: true, strict: false, logger: false, validateSchema: false }).compile(SOPS_METADATA_SCHEMA);
   if (metadataValidator(instance)) return [];
   return (metadataValidator.errors ?? []).map((error) => `${error.instancePath.replace(/^\/sops/, 'sops').replaceAll('/', '.') || 'sops'} ${error.message ?? 'is not valid'}`);
 }
@@ -113,7 +114,30 @@ export async function verifyRepository(options: VerifyOptions): Promise<VerifyRe
   const decryptedText = new Map<string, { text: string; store: ReturnType<typeof detectStore> }>();
   const scorer = () => loadStrengthScorer();
 
+  // Reads run ahead of the checks, a few dozen at a time: the checks are synchronous and the
+  // files small, so waiting on each read in turn would leave the process idle most of the time.
+  const reads = new Map<string, Promise<{ size: number | undefined; content: Uint8Array | undefined }>>();
+  const readAhead = (path: string) => {
+    let pending = reads.get(path);
+    if (!pending) {
+      pending = source.size(path).then(async (size) => ({ size, content: size === undefined || size > MAX_VERIFY_BYTES ? undefined : await source.read(path) }));
+      reads.set(path, pending);
+    }
+    return pending;
+  };
+  const worthReading = (path: string) => {
+    const store = detectStore(path);
+    return PROBED_STORES.has(store) || (policy.kind === 'coffer' ? lookupEnvironments(policy.config, path).matches.length > 0 : true);
+  };
+  const queue = paths.filter(worthReading);
+  let next = 0;
+  const pump = () => {
+    while (next < queue.length && reads.size - checked < READ_AHEAD) readAhead(queue[next++]!);
+  };
+  let checked = 0;
+
   for (const path of paths) {
+    pump();
     const store = detectStore(path);
     let claimed = false;
     let environment: PolicyEnvironment | undefined;
@@ -135,7 +159,9 @@ export async function verifyRepository(options: VerifyOptions): Promise<VerifyRe
         ruleName = `creation rule at ${policyName}:${rule.line}`;
       }
     }
-    const size = await source.size(path);
+    if (!reads.has(path) && !claimed && !PROBED_STORES.has(store)) continue;
+    const { size, content } = await readAhead(path);
+    checked++;
     if (size === undefined) continue;
     if (!claimed && (size > PROBE_LIMIT || !PROBED_STORES.has(store))) continue;
     if (size > MAX_VERIFY_BYTES) {
@@ -143,7 +169,6 @@ export async function verifyRepository(options: VerifyOptions): Promise<VerifyRe
       report.files++;
       continue;
     }
-    const content = await source.read(path);
     if (!content) continue;
     if (!claimed && !looksEncrypted(Buffer.from(content).toString('utf8'))) continue;
     report.files++;

@@ -10,6 +10,7 @@ import { type CliContext, promptHidden, readAll, writeJson } from '../context.js
 import { absolutePath, modifyFile, parseStoreName, readSource } from '../file-access.js';
 import { createKeyRing, readOnlyOpenOptions } from '../key-setup.js';
 import { addIdentityOptions, addMacOption, addOutputOptions, type KeyOptions } from '../options.js';
+import { generateFor, loadFileSchema } from './generate.js';
 import { renderValue, toJsonValue } from '../output.js';
 
 function resolveIn(document: StoreDocument, path: readonly UserPathSegment[]): PathSegment[] {
@@ -38,6 +39,7 @@ interface SetOptions extends KeyOptions {
   valueFile?: string;
   raw?: boolean;
   jsonValue?: boolean;
+  generate?: boolean;
 }
 
 interface UnsetOptions extends KeyOptions {
@@ -117,6 +119,7 @@ Examples:
     .option('--value-file <file>', 'read the value from a file')
     .option('--raw', 'keep the value bytes exactly (do not drop one trailing newline)')
     .option('--json-value', 'parse the value as JSON: numbers, booleans, maps and lists')
+    .option('--generate', "generate the value from the schema's x-coffer.kind (never printed)")
     .option('--input-type <store>', 'store of the file (default: from the extension)');
   addIdentityOptions(set);
   addOutputOptions(set);
@@ -132,13 +135,15 @@ Examples:
     )
     .action(async (file: string, pathText: string, options: SetOptions) => {
       const path = parseKeyPath(pathText);
-      const text = await readNewValue(context, options);
+      const text = options.generate ? '' : await readNewValue(context, options);
+      const root = options.generate ? await loadFileSchema(context, file, options) : undefined;
       const value = options.jsonValue ? parseJsonValue(text) : text;
       const keys = await createKeyRing(context, options);
       const changed = await modifyFile(context, file, options.inputType, async (source) => {
         const opened = await openFile(source, keys);
         const modified = opened.plain.clone();
-        modified.setValue(resolveIn(modified, path), value);
+        const target = resolveIn(modified, path);
+        modified.setValue(target, options.generate ? generateFor(root, file, target, {}).value : value);
         return sealFile(opened, modified);
       });
       if (options.json) writeJson(context, { file, path: formatKeyPath(path), changed });

@@ -1,0 +1,113 @@
+// `node bench/verify.mjs` (after `npm run build`): keyless `coffer verify` of a generated 200-file
+// repository (coffer.yaml with four environments and a schema), timed side by side with
+// `node -e 0` in the same run. Target: within 2.5x of `node -e 0`. Median of whole-process runs
+// after one warm-up; the runs alternate so machine load hits both alike.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const coffer = join(root, 'bin', 'coffer.js');
+const node = process.execPath;
+const temp = mkdtempSync(join(tmpdir(), 'coffer-bench-verify-'));
+const runs = Number(process.env.BENCH_RUNS ?? 11);
+const FILES = 200;
+const ENVIRONMENTS = ['dev', 'test', 'staging', 'prod'];
+
+const env = { PATH: process.env.PATH, HOME: join(temp, 'home'), XDG_CONFIG_HOME: join(temp, 'home', '.config'), SOPS_AGE_KEY_FILE: join(temp, 'key.txt') };
+
+function spawn(argv, options = {}) {
+  const result = spawnSync(argv[0], argv.slice(1), { env, cwd: join(temp, 'repo'), encoding: 'utf8', ...options });
+  if (result.error) throw result.error;
+  return result;
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+function time(argv, options) {
+  const start = process.hrtime.bigint();
+  const result = spawn(argv, options);
+  return { ms: Number(process.hrtime.bigint() - start) / 1e6, result };
+}
+
+const schema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  type: 'object',
+  required: ['db', 'api'],
+  additionalProperties: false,
+  properties: {
+    service: { type: 'string' },
+    replicas: { type: 'integer' },
+    db: {
+      type: 'object',
+      required: ['host', 'password'],
+      additionalProperties: false,
+      properties: {
+        host: { type: 'string', format: 'hostname' },
+        port: { type: 'integer', minimum: 1, maximum: 65535 },
+        password: { type: 'string', minLength: 16, 'x-coffer': { kind: 'password', rotate: '90d' } },
+      },
+    },
+    api: {
+      type: 'object',
+      properties: { token: { type: 'string', 'x-coffer': { kind: 'api-token', generate: { prefix: 'tok_' } } }, url: { type: 'string', format: 'uri' } },
+    },
+  },
+};
+
+function main() {
+  const repo = join(temp, 'repo');
+  mkdirSync(join(repo, 'schemas'), { recursive: true });
+  const keygen = spawn([node, coffer, 'keygen', '-o', join(temp, 'key.txt')]);
+  const recipient = /age1[0-9a-z]+/.exec(keygen.stderr)?.[0];
+  if (!recipient) throw new Error(`keygen failed: ${keygen.stderr}`);
+  writeFileSync(join(repo, 'schemas', 'service.schema.json'), JSON.stringify(schema, null, 2));
+  const policy = ['version: 1', 'recipients:', `  ci: { age: ${recipient} }`, 'environments:'];
+  for (const name of ENVIRONMENTS) policy.push(`  ${name}:`, `    files: ["secrets/${name}/**"]`, '    readers: [ci]', '    schema: schemas/service.schema.json');
+  writeFileSync(join(repo, 'coffer.yaml'), `${policy.join('\n')}\n`);
+  // one encrypted template per environment, copied: names are not part of the MAC or the AAD
+  for (const name of ENVIRONMENTS) {
+    mkdirSync(join(repo, 'secrets', name), { recursive: true });
+    const template = join(repo, 'secrets', name, 'service-000.yaml');
+    writeFileSync(
+      template,
+      `service: svc\nreplicas: 3\ndb:\n  host: db.${name}.internal\n  port: 5432\n  password: fake-${name}-password-value-123\napi:\n  token: tok_fake_${name}_0123456789abcdef\n  url: https://api.${name}.example.com\n`,
+    );
+    const encrypted = spawn([node, coffer, 'encrypt', '--in-place', template]);
+    if (encrypted.status !== 0) throw new Error(`encrypt failed: ${encrypted.stderr}`);
+    for (let index = 1; index < FILES / ENVIRONMENTS.length; index++) copyFileSync(template, join(repo, 'secrets', name, `service-${String(index).padStart(3, '0')}.yaml`));
+  }
+  const check = spawn([node, coffer, 'verify', '--keyless']);
+  if (check.status !== 0) throw new Error(`verify found problems in the generated repo:\n${check.stderr}${check.stdout}`);
+  console.log(`coffer verify bench: node ${process.version}, ${FILES} files, median of ${runs} runs after 1 warm-up\n  ${check.stdout.trim()}`);
+
+  const floor = [];
+  const verify = [];
+  for (let index = 0; index <= runs; index++) {
+    const a = time([node, '-e', '0']);
+    const b = time([node, coffer, 'verify', '--keyless']);
+    if (b.result.status !== 0) throw new Error(`verify failed: ${b.result.stderr}`);
+    if (index > 0) {
+      floor.push(a.ms);
+      verify.push(b.ms);
+    }
+  }
+  const floorMs = median(floor);
+  const verifyMs = median(verify);
+  const ratio = verifyMs / floorMs;
+  console.log(`  node -e 0:                 ${floorMs.toFixed(1)} ms`);
+  console.log(`  coffer verify (keyless):   ${verifyMs.toFixed(1)} ms`);
+  console.log(`  ratio: ${ratio.toFixed(2)}x (target <= 2.50): ${ratio <= 2.5 ? 'met' : 'NOT met'}`);
+}
+
+try {
+  main();
+} finally {
+  rmSync(temp, { recursive: true, force: true });
+}

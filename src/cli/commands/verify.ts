@@ -1,0 +1,88 @@
+// `coffer verify [PATHS]`: the check for pre-commit hooks and CI. Exit 0 clean, 3 problems found,
+// 2 usage or configuration error. The checks load on demand, so other commands never pay for ajv.
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { CofferError, ExitCode } from '../../errors.js';
+import { defaultAgeKeyFile } from '../../keys/identities.js';
+import type { CliContext } from '../context.js';
+import { absolutePath } from '../file-access.js';
+import { createKeyRing } from '../key-setup.js';
+import { VERSION } from '../main.js';
+
+interface VerifyCommandOptions {
+  staged?: boolean;
+  json?: boolean;
+  format?: string;
+  keyless?: boolean;
+  keys?: boolean;
+  identity?: string[];
+  config?: string;
+  quiet?: boolean;
+}
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
+/** Whether an age identity is configured at all; without one verify runs keyless without trying gpg. */
+function hasIdentity(context: CliContext, options: VerifyCommandOptions): boolean {
+  const env = context.env;
+  if ((options.identity ?? []).length > 0 || env['SOPS_AGE_KEY'] || env['SOPS_AGE_KEY_CMD']) return true;
+  const keyFile = env['SOPS_AGE_KEY_FILE'];
+  if (keyFile && existsSync(absolutePath(context, keyFile))) return true;
+  const fallback = defaultAgeKeyFile({ env, platform: process.platform, homedir: env['HOME'] ?? '' });
+  return fallback !== undefined && existsSync(fallback);
+}
+
+export function registerVerifyCommand(program: Command, context: CliContext): void {
+  program
+    .command('verify')
+    .description('check every secrets file against the policy and its schema (for pre-commit hooks and CI)')
+    .argument('[paths...]', 'files or directories to check (default: every file under the policy)')
+    .option('--staged', 'check what is staged in the git index, not the working tree')
+    .option('--json', 'machine-readable report on stdout')
+    .option('--format <format>', 'text, json or sarif (GitHub code scanning)', 'text')
+    .option('--keyless', 'never decrypt: only the checks that need no key')
+    .option('--keys', 'decrypt even when no age identity is configured (tries gpg)')
+    .option('--identity <file>', 'age identity file to decrypt with (repeatable)', collect)
+    .option('--config <file>', 'policy file: coffer.yaml or .sops.yaml (default: searched upward)')
+    .option('-q, --quiet', 'print nothing when there are no problems')
+    .addHelpText(
+      'after',
+      `
+Keyless checks (always): every file the policy says is secret is a SOPS file, values the selection
+rule covers are well-formed ENC[...] strings, metadata is well formed, recipients match the file's
+environment, key names, structure and value types fit the schema, x-coffer expires/rotate.
+With a key (when an age identity is configured, unless --keyless): the MAC, values against the
+schema, password strength (x-coffer minStrength), values reused across key paths or environments.
+
+Exit codes: 0 no errors, 3 problems found, 2 usage or configuration error.
+
+Examples:
+  coffer verify
+  coffer verify --staged                # what the next commit contains
+  coffer verify --format sarif > coffer.sarif
+  coffer verify secrets/prod --keyless`,
+    )
+    .action(async (paths: string[], options: VerifyCommandOptions) => {
+      const format = options.json ? 'json' : (options.format ?? 'text');
+      if (!['text', 'json', 'sarif'].includes(format)) {
+        throw new CofferError('USAGE', `unknown --format "${format.slice(0, 20)}"`, { hints: ['use --format text, json or sarif'] });
+      }
+      if (options.keyless && options.keys) throw new CofferError('USAGE', '--keyless and --keys cannot be used together');
+      const useKeys = !options.keyless && (options.keys || hasIdentity(context, options));
+      const { verifyRepository } = await import('../../verify/verify.js');
+      const { renderText, toJsonReport, toSarif } = await import('../../verify/render.js');
+      const report = await verifyRepository({
+        cwd: context.cwd,
+        env: context.env,
+        paths,
+        staged: Boolean(options.staged),
+        ...(options.config ? { configPath: options.config } : {}),
+        ...(useKeys ? { keys: await createKeyRing(context, { ...(options.identity ? { identity: options.identity } : {}), ...(options.config ? { config: options.config } : {}) }) } : {}),
+      });
+      const failed = report.problems.some((item) => item.severity === 'error');
+      if (format === 'json') context.stdout.write(`${JSON.stringify(toJsonReport(report), null, 2)}\n`);
+      else if (format === 'sarif') context.stdout.write(`${JSON.stringify(toSarif(report, VERSION), null, 2)}\n`);
+      else if (!(options.quiet && report.problems.length === 0)) (failed ? context.stderr : context.stdout).write(renderText(report));
+      if (failed) program.setOptionValue('__exitCode', ExitCode.integrity);
+    });
+}

@@ -67,7 +67,9 @@ export async function indexSource(root: string): Promise<FileSource> {
   if (!top) {
     throw new CofferError('USAGE', `--staged needs a git repository, and ${root} is not inside one`, { hints: ['run `git init`, or check the working tree without --staged'] });
   }
-  const git = await import('isomorphic-git');
+  const imported = await import('isomorphic-git');
+  // bundled, the CommonJS module arrives as `default`
+  const git = ((imported as { default?: typeof imported }).default ?? imported) as typeof imported;
   const prefix = relative(top, root).split(sep).filter(Boolean).join('/');
   const entries = new Map<string, { oid: string; size: number }>();
   await git.walk({

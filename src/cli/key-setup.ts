@@ -19,6 +19,7 @@ import type { KeyOptions, RecipientOptions } from './options.js';
 export async function createKeyRing(context: CliContext, options: KeyOptions, policy?: Policy): Promise<KeyRing> {
   return createEnvironmentKeyRing({
     env: context.env,
+    cwd: context.cwd,
     identityFiles: (options.identity ?? []).map((file) => absolutePath(context, file)),
     pgp: createGpgKeySource({ env: context.env, interactive: Boolean(context.stdin.isTTY && context.stderr.isTTY) }),
     // only an error message needs the names, so coffer.yaml is read then and not on every decrypt

@@ -6,6 +6,7 @@ import type { RawKeyGroup } from '../format/metadata.js';
 import { type DiscoveredIdentities, discoverAgeIdentities, type KeySources, nodeKeySources } from './identities.js';
 import { effectiveThreshold, type KeyGroup, keyGroupFromMaps, keyGroupToMaps, type PgpKeySource, type UnwrapDataKeyOptions, unwrapDataKey, wrapDataKey } from './key-groups.js';
 import { createGpgKeySource } from './pgp.js';
+import { resolve } from 'node:path';
 
 export interface KeyRingOptions {
   /** Environment to read SOPS_AGE_KEY* from (default: process.env). */
@@ -14,6 +15,8 @@ export interface KeyRingOptions {
   identityFiles?: string[];
   /** Injected file system and shell (tests); default the real ones. */
   sources?: KeySources;
+  /** Directory that relative key file paths (SOPS_AGE_KEY_FILE=keys.txt) are relative to; default the process's. */
+  cwd?: string;
   /**
    * The PGP key source; default the user's gpg (SOPS_GPG_EXEC, GNUPGHOME from `env`), which is only
    * started when a file has PGP recipients and no age identity unwrapped it.
@@ -35,7 +38,9 @@ export function createKeyRing(options: KeyRingOptions = {}): KeyRing {
     const env = options.env ?? sources.env;
     // The injected environment's HOME wins, so an in-process caller never reads the real user's keys.
     const homedir = env['HOME'] ?? sources.homedir;
-    discovered ??= discoverAgeIdentities({ ...sources, env, homedir }, { identityFiles: options.identityFiles ?? [] });
+    const { cwd } = options;
+    const readFile = cwd === undefined ? sources.readFile : (path: string) => sources.readFile(resolve(cwd, path));
+    discovered ??= discoverAgeIdentities({ ...sources, env, homedir, readFile }, { identityFiles: options.identityFiles ?? [] });
     return discovered;
   };
   let pgp = options.pgp;

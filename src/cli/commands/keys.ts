@@ -3,7 +3,7 @@ import { mkdir, open } from 'node:fs/promises';
 import { dirname, relative } from 'node:path';
 import type { Command } from 'commander';
 import { CofferError } from '../../errors.js';
-import { listRecipients, recipientPlanOf } from '../../file/key-ring.js';
+import { listRecipients, type RecipientPlan, recipientPlanOf } from '../../file/key-ring.js';
 import { openFile, rotateDataKey, updateRecipients } from '../../file/secrets-file.js';
 import { generateAgeIdentity } from '../../keys/age.js';
 import { type CliContext, writeJson } from '../context.js';
@@ -163,6 +163,8 @@ Examples:
       'after',
       `
 A new data key means every encrypted value changes in the diff; the plaintext values stay the same.
+The new data key is wrapped for the recipients the policy (coffer.yaml or .sops.yaml) names for the
+file, or for the file's own recipients when no policy covers it; --add-age/--rm-age adjust either.
 Values the removed person could read must still be changed at their source.
 
 Examples:
@@ -177,7 +179,7 @@ Examples:
       for (const file of files) {
         await modifyFile(context, file, options.inputType, async (source) => {
           const opened = await openFile(source, keys, { readOnly: true });
-          const plan = recipientPlanOf(opened.metadata);
+          const plan = await rotationPlan(context, file, options, recipientPlanOf(opened.metadata));
           const [first] = plan.groups;
           if (first && adding.length > 0) first.age = [...new Set([...first.age, ...adding])];
           for (const group of plan.groups) group.age = group.age.filter((recipient) => !removing.has(recipient));
@@ -187,6 +189,33 @@ Examples:
       }
       if (options.json) writeJson(context, { rotated: files });
     });
+}
+
+/**
+ * The recipients a rotated file is wrapped for: the policy's when coffer.yaml or .sops.yaml governs
+ * the file, so a recipient slipped into the file's metadata (which no MAC covers) does not receive
+ * the new data key; the file's own recipients otherwise, as sops rotate does.
+ */
+async function rotationPlan(context: CliContext, file: string, options: RotateOptions, current: RecipientPlan): Promise<RecipientPlan> {
+  // Recipient variables in someone's shell must not silently replace a file's readers.
+  const { SOPS_AGE_RECIPIENTS: _age, SOPS_PGP_FP: _pgp, ...env } = context.env;
+  let plan: RecipientPlan;
+  try {
+    plan = await resolveRecipientPlan({ ...context, env }, file, options);
+  } catch (error) {
+    if (error instanceof CofferError && error.code === 'NO_RECIPIENTS') return current;
+    throw error;
+  }
+  const before = new Set(listRecipients(current));
+  const after = new Set(listRecipients(plan));
+  const dropped = [...before].filter((recipient) => !after.has(recipient));
+  const added = [...after].filter((recipient) => !before.has(recipient));
+  if ((dropped.length > 0 || added.length > 0) && !options.quiet && !options.json) {
+    context.stderr.write(`${file}: recipients from the policy (${[`+${added.length}`, `-${dropped.length}`].join(' ')} against the file)\n`);
+    for (const recipient of dropped) context.stderr.write(`  - ${recipient} (in the file, not in the policy)\n`);
+    for (const recipient of added) context.stderr.write(`  + ${recipient}\n`);
+  }
+  return plan;
 }
 
 /** `updatekeys --all`: the files the policy governs, relative to the working directory. */

@@ -2,15 +2,19 @@
 import { Command, CommanderError } from 'commander';
 import { CofferError, ExitCode, isCofferError } from '../errors.js';
 import { registerAccessCommand } from './commands/access.js';
+import { registerAuditCommand } from './commands/audit.js';
 import { registerBlameCommand } from './commands/blame.js';
 import { registerEditCommand } from './commands/edit.js';
 import { registerEncryptCommands } from './commands/encrypt.js';
 import { registerExecCommands } from './commands/exec.js';
 import { registerExplainCommand } from './commands/explain.js';
+import { registerGitDriverCommands } from './commands/git-drivers.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerLogCommand } from './commands/log.js';
+import { registerReportCommand } from './commands/report.js';
 import { registerRevokeCommand } from './commands/revoke.js';
+import { registerStatusCommand } from './commands/status.js';
 import { registerValueCommands } from './commands/values.js';
 import { registerVerifyCommand } from './commands/verify.js';
 import { registerGenerateCommand } from './commands/generate.js';
@@ -62,6 +66,10 @@ export function buildProgram(context: CliContext, json = false): Command {
   registerHookCommand(program, context);
   registerLogCommand(program, context);
   registerBlameCommand(program, context);
+  registerStatusCommand(program, context);
+  registerAuditCommand(program, context);
+  registerReportCommand(program, context);
+  registerGitDriverCommands(program, context);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({
       writeOut: (text) => context.stdout.write(text),

@@ -1,0 +1,90 @@
+// `coffer audit --verify | --anomalies`: tamper evidence and anomalies from git history.
+import { relative } from 'node:path';
+import type { Command } from 'commander';
+import { type AnomalyOptions, findAnomalies, parseChangeWindow } from '../../audit/anomalies.js';
+import type { AuditFinding } from '../../audit/findings.js';
+import { verifyHistory } from '../../audit/integrity.js';
+import { createPolicyTimeline, type PolicyTimeline } from '../../audit/policy-history.js';
+import { CofferError } from '../../errors.js';
+import { formatTable } from './access.js';
+import { type CliContext, writeJson } from '../context.js';
+import { type HistoryCommandOptions, type HistoryScope, loadHistoryScope } from '../git-history.js';
+import { addIdentityOptions } from '../options.js';
+
+interface AuditOptions extends HistoryCommandOptions {
+  verify?: boolean;
+  anomalies?: boolean;
+  production?: string[];
+  mass?: string;
+  window?: string;
+  json?: boolean;
+}
+
+export function policyTimelineOf(scope: HistoryScope): PolicyTimeline | undefined {
+  if (!scope.config) return undefined;
+  return createPolicyTimeline(scope.history, relative(scope.repository.dir, scope.config.path).split('\\').join('/'));
+}
+
+export async function collectAnomalies(scope: HistoryScope, options: { production?: string[]; mass?: string; window?: string }): Promise<AuditFinding[]> {
+  const mass = Number(options.mass ?? '20');
+  if (!Number.isInteger(mass) || mass < 1) throw new CofferError('USAGE', '--mass must be a whole number of changed values (1 or more)');
+  const policy = policyTimelineOf(scope);
+  const anomalyOptions: AnomalyOptions = {
+    environmentOf: scope.environmentOf,
+    massThreshold: mass,
+    now: new Date(),
+    ...(scope.config ? { config: scope.config } : {}),
+    ...(policy ? { policy } : {}),
+    ...(options.production?.length ? { production: options.production } : {}),
+    ...(options.window ? { window: parseChangeWindow(options.window) } : {}),
+  };
+  return findAnomalies(scope.history, anomalyOptions);
+}
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
+export function registerAuditCommand(program: Command, context: CliContext): void {
+  const command = program
+    .command('audit')
+    .description('walk git history for tamper evidence (--verify) and anomalies (--anomalies)')
+    .option('--verify', 'unsigned or foreign-signed commits (when coffer.yaml requires signing), plaintext commits, MAC failures in past versions (with a key), recipients added before the policy allowed them')
+    .option('--anomalies', 'production changes by non-readers, mass changes, changes outside --window, recipients added directly to a file, revoked readers whose secrets were never rotated')
+    .option('--production <environment>', 'an environment whose changes need a reader as author (repeatable; default: environments named *prod*)', collect)
+    .option('--mass <n>', 'changed values in one commit that count as a mass change', '20')
+    .option('--window <window>', 'allowed change window in the author\'s time, e.g. "Mon-Fri 08:00-18:00"')
+    .option('--ref <rev>', 'walk the history of this branch or commit (default HEAD)')
+    .option('--no-decrypt', 'do not use a key (no MAC checks of past versions)')
+    .option('--json', 'machine-readable output');
+  addIdentityOptions(command);
+  command
+    .addHelpText('after', '\nExit code 3 when anything is found.\n\nExamples:\n  coffer audit --verify\n  coffer audit --anomalies --window "Mon-Fri 08:00-18:00" --json')
+    .action(async (options: AuditOptions) => {
+      const verify = options.verify || !options.anomalies;
+      const anomalies = options.anomalies || !options.verify;
+      const scope = await loadHistoryScope(context, options, 'coffer audit');
+      const findings: AuditFinding[] = [];
+      let mac = { checked: 0, unchecked: 0 };
+      if (verify) {
+        const policy = policyTimelineOf(scope);
+        const result = await verifyHistory(scope.history, {
+          ...(scope.config ? { config: scope.config } : {}),
+          ...(policy ? { policy } : {}),
+          ...(scope.keys ? { keys: scope.keys } : {}),
+        });
+        findings.push(...result.findings);
+        mac = { checked: result.macChecked, unchecked: result.macUnchecked };
+      }
+      if (anomalies) findings.push(...(await collectAnomalies(scope, options)));
+      if (options.json) writeJson(context, { commits: scope.history.commits.length, findings, macChecked: mac.checked, macUnchecked: mac.unchecked });
+      else {
+        if (findings.length > 0) {
+          const rows = findings.map((finding) => [finding.date.slice(0, 10), finding.commit.slice(0, 7), finding.author, finding.kind, finding.message]);
+          context.stdout.write(`${formatTable([['DATE', 'COMMIT', 'AUTHOR', 'FINDING', 'DETAIL'], ...rows])}\n`);
+        }
+        context.stderr.write(
+          `${findings.length} finding${findings.length === 1 ? '' : 's'} in ${scope.history.commits.length} commits${verify ? `; MAC checked on ${mac.checked} past versions${mac.unchecked ? ` (${mac.unchecked} could not be opened with your keys)` : ''}` : ''}\n`,
+        );
+      }
+      if (findings.length > 0) program.setOptionValue('__exitCode', 3);
+    });
+}

@@ -4,7 +4,7 @@ import { CofferError } from '../errors.js';
 import type { SourceFile } from '../file/secrets-file.js';
 import { detectStore } from '../format/stores/index.js';
 import type { StoreName } from '../format/tree.js';
-import { readExistingFile, writeFileAtomic } from '../io/atomic-write.js';
+import { readExistingFile, removeStaleTempFiles, writeFileAtomic } from '../io/atomic-write.js';
 import { withFileLock } from '../io/lock.js';
 import { type CliContext, readAll } from './context.js';
 
@@ -66,6 +66,7 @@ export async function modifyFile(
   return withFileLock(
     path,
     async () => {
+      await removeStaleTempFiles(path);
       const source = await readSource(context, file, inputType);
       const updated = await change(source);
       if (updated === undefined) return false;

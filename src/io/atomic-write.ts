@@ -3,7 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
-import { type FileHandle, open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, open, readdir, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CofferError } from '../errors.js';
 
@@ -101,6 +101,22 @@ export async function writeFileAtomic(
     if (temp !== undefined) await unlink(temp).catch(() => undefined);
     throw writeFailed(path, error);
   }
+}
+
+/**
+ * Removes temp files an interrupted write of `path` left behind (a kill -9 between create and
+ * rename). Call it only while holding the file's lock: then no other writer's temp file can exist.
+ */
+export async function removeStaleTempFiles(path: string): Promise<number> {
+  const target = await resolveTarget(path);
+  const prefix = `.${basename(target)}.`;
+  let removed = 0;
+  for (const name of await readdir(dirname(target)).catch(() => [] as string[])) {
+    if (name.startsWith(prefix) && /^[0-9a-f]{16}\.coffer-tmp$/.test(name.slice(prefix.length))) {
+      await unlink(join(dirname(target), name)).then(() => removed++, () => undefined);
+    }
+  }
+  return removed;
 }
 
 /** Reads a file, or returns undefined when it does not exist. Other failures are FILE_UNREADABLE. */

@@ -14,7 +14,7 @@ import { CofferError } from '../errors.js';
 import { registerCleanup } from './cleanup.js';
 
 export interface LockOptions {
-  /** How long to wait for another holder before LOCK_TIMEOUT. Default 10 s. */
+  /** How long to wait for another holder before LOCK_TIMEOUT. Default 30 s. */
   timeoutMs?: number;
   /** A lock not refreshed for this long is taken over even if its pid looks alive. Default 30 s. */
   staleMs?: number;
@@ -202,7 +202,8 @@ function timeoutError(path: string, lockFile: string, holder: LockHolder | undef
 
 /** Waits until `holder` owns `lockFile`, breaking stale locks; LOCK_TIMEOUT after timeoutMs. */
 async function acquireLock(path: string, lockFile: string, holder: LockHolder, options: LockOptions): Promise<void> {
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  // A live holder refreshes its lock, so waiting long is safe; 30 s covers a large file's write on a busy machine.
+  const timeoutMs = options.timeoutMs ?? 30_000;
   const staleMs = options.staleMs ?? defaultStaleMs;
   const deadline = Date.now() + timeoutMs;
   let delay = 10;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CofferError } from '../../src/errors.js';
-import { readExistingFile, readFileIfExists, writeFileAtomic } from '../../src/io/atomic-write.js';
+import { readExistingFile, readFileIfExists, removeStaleTempFiles, writeFileAtomic } from '../../src/io/atomic-write.js';
 import { bundleHarness, type Harness, runProcess } from './harness.js';
 
 let dir: string;
@@ -117,5 +117,20 @@ describe('reading', () => {
     const missing = await caught(readExistingFile(join(dir, 'nope.yaml')));
     expect(missing.code).toBe('FILE_NOT_FOUND');
     expect(missing.message).toContain('nope.yaml');
+  });
+});
+
+describe('removeStaleTempFiles', () => {
+  it('removes the temp files an interrupted write of this file left, and nothing else', async () => {
+    const target = join(dir, 'secrets.yaml');
+    await writeFile(target, 'current\n');
+    const stale = ['.secrets.yaml.0123456789abcdef.coffer-tmp', '.secrets.yaml.fedcba9876543210.coffer-tmp'];
+    const kept = ['.other.yaml.0123456789abcdef.coffer-tmp', '.secrets.yaml.notatempfile', 'secrets.yaml.coffer-lock'];
+    for (const name of [...stale, ...kept]) await writeFile(join(dir, name), 'ciphertext only\n');
+    expect(await removeStaleTempFiles(target)).toBe(2);
+    const left = await readdir(dir);
+    for (const name of stale) expect(left).not.toContain(name);
+    for (const name of kept) expect(left).toContain(name);
+    expect(await readFile(target, 'utf8')).toBe('current\n');
   });
 });

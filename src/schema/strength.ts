@@ -16,8 +16,8 @@ export function loadStrengthScorer(): Promise<StrengthScorer> {
   loading ??= (async () => {
     const [core, language] = await Promise.all([import('@zxcvbn-ts/core'), import('@zxcvbn-ts/language-common')]);
     // bundled, a CommonJS build may arrive as `default`
-    const { ZxcvbnFactory } = ((core as { default?: typeof core }).default ?? core) as typeof core;
-    const common = ((language as { default?: typeof language }).default ?? language) as typeof language;
+    const { ZxcvbnFactory } = ((core as unknown as { default?: typeof core }).default ?? core) as typeof core;
+    const common = ((language as unknown as { default?: typeof language }).default ?? language) as typeof language;
     const zxcvbn = new ZxcvbnFactory({ dictionary: { ...common.dictionary }, graphs: common.adjacencyGraphs });
     return {
       score: (value, context = []) => zxcvbn.check(value.slice(0, SCORED_LENGTH), [...context]).score,

@@ -48,7 +48,7 @@ export function visitSubschemas(schema: unknown, visit: (subschema: SchemaObject
     } else if (SCHEMA_ONE.has(keyword)) {
       visitSubschemas(value, visit, [...pointer, keyword]);
     } else if (SCHEMA_LISTS.has(keyword) && Array.isArray(value)) {
-      value.forEach((subschema, index) => visitSubschemas(subschema, visit, [...pointer, keyword, String(index)]));
+      for (const [index, subschema] of value.entries()) visitSubschemas(subschema, visit, [...pointer, keyword, String(index)]);
     }
   }
 }

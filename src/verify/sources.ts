@@ -69,7 +69,7 @@ export async function indexSource(root: string): Promise<FileSource> {
   }
   const imported = await import('isomorphic-git');
   // bundled, the CommonJS module arrives as `default`
-  const git = ((imported as { default?: typeof imported }).default ?? imported) as typeof imported;
+  const git = ((imported as unknown as { default?: typeof imported }).default ?? imported) as typeof imported;
   const prefix = relative(top, root).split(sep).filter(Boolean).join('/');
   const entries = new Map<string, { oid: string; size: number }>();
   await git.walk({

@@ -77,7 +77,8 @@ export async function mergeSecretsFile(path: string, base: Uint8Array, ours: Uin
   try {
     sides = await Promise.all([base, ours, theirs].map((content) => openSide(path, content, keys)));
   } catch (error) {
-    if (error instanceof CofferError) return { status: 'declined', reason: `${error.message}` };
+    if (error instanceof CofferError && error.code === 'NO_MATCHING_IDENTITY') return { status: 'declined', reason: 'merging changes the MAC, which needs a key that decrypts the file (none of your identities unwraps its data key)' };
+    if (error instanceof CofferError) return { status: 'declined', reason: error.message };
     throw error;
   }
   const [b, o, t] = sides as [Side, Side, Side];

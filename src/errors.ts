@@ -20,6 +20,7 @@ export const ErrorCodes = {
   INVALID_RECIPIENT: ExitCode.usage,
   NO_RECIPIENTS: ExitCode.usage,
   UNKNOWN_STORE: ExitCode.usage,
+  GITHUB_TOKEN_MISSING: ExitCode.usage,
   // the operation failed (exit 1)
   FILE_NOT_FOUND: ExitCode.failed,
   FILE_UNREADABLE: ExitCode.failed,
@@ -38,6 +39,11 @@ export const ErrorCodes = {
   COMMAND_FAILED: ExitCode.failed,
   INPUT_TOO_LARGE: ExitCode.failed,
   UNSUPPORTED_VALUE: ExitCode.failed,
+  GITHUB_REQUEST_FAILED: ExitCode.failed,
+  GITHUB_PERMISSION_DENIED: ExitCode.failed,
+  BRANCH_PROTECTED: ExitCode.failed,
+  BRANCH_CONFLICT: ExitCode.failed,
+  PUSH_FAILED: ExitCode.failed,
   // integrity: the file is damaged, tampered with or not what it claims (exit 3)
   MALFORMED_ENCRYPTED_VALUE: ExitCode.integrity,
   DECRYPTION_FAILED: ExitCode.integrity,

@@ -45,6 +45,10 @@ export interface PolicyEnvironment {
   macOnlyEncrypted?: boolean;
   /** `schema:` as written: one path for every file (glob undefined), or a path per glob. */
   schemas?: { glob?: string; path: string }[];
+  /** Recipient and group names who review changes (`owners:`). */
+  owners?: string[];
+  /** Approving reviews a change needs (`approvals.required`). */
+  requiredApprovals?: number;
   line: number;
 }
 
@@ -165,6 +169,8 @@ interface RawEnvironment {
   shamir_threshold?: number;
   mac_only_encrypted?: boolean;
   schema?: string | Record<string, string>;
+  owners?: string[];
+  approvals?: { required?: number };
   [rule: string]: unknown;
 }
 
@@ -303,6 +309,7 @@ function checkMeaning(
       }
     }
     if (entry.readers) checkNames(entry.readers, [...at, 'readers'], `environments.${name}.readers`);
+    if (entry.owners) checkNames(entry.owners, [...at, 'owners'], `environments.${name}.owners`);
     for (const [index, group] of (entry.key_groups ?? []).entries()) checkNames(group, [...at, 'key_groups', index], `environments.${name}.key_groups[${index}]`);
     if (entry.shamir_threshold !== undefined) {
       if (!entry.key_groups) throw invalid(lineAt([...at, 'shamir_threshold']), `environments.${name}.shamir_threshold needs key_groups`);
@@ -331,6 +338,8 @@ function checkMeaning(
       ...(kind ? { selectionRule: { kind, pattern: String(entry[kind]) } } : {}),
       ...(entry.mac_only_encrypted !== undefined ? { macOnlyEncrypted: entry.mac_only_encrypted } : {}),
       ...(schemas.length > 0 ? { schemas } : {}),
+      ...(entry.owners ? { owners: entry.owners } : {}),
+      ...(entry.approvals?.required !== undefined ? { requiredApprovals: entry.approvals.required } : {}),
     };
     config.environments.push(environment);
     // every key group and reader list must end with at least one key

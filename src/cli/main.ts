@@ -19,6 +19,8 @@ import { registerValueCommands } from './commands/values.js';
 import { registerVerifyCommand } from './commands/verify.js';
 import { registerGenerateCommand } from './commands/generate.js';
 import { registerHookCommand } from './commands/hook.js';
+import { registerImportCommand } from './commands/import.js';
+import { registerExportCommand } from './commands/export.js';
 import { type CliContext, nodeCliContext } from './context.js';
 
 export const VERSION = '0.1.0';
@@ -70,6 +72,8 @@ export function buildProgram(context: CliContext, json = false): Command {
   registerAuditCommand(program, context);
   registerReportCommand(program, context);
   registerGitDriverCommands(program, context);
+  registerImportCommand(program, context);
+  registerExportCommand(program, context);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({
       writeOut: (text) => context.stdout.write(text),

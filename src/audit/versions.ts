@@ -46,11 +46,13 @@ export function valueText(value: PlainValue): string {
 export function collectLeaves(documents: PlainValue[], visit: (path: PathSegment[], value: PlainValue) => void): void {
   const walk = (value: PlainValue, path: PathSegment[]) => {
     if (value instanceof Map) for (const [key, item] of value) walk(item, [...path, key]);
-    else if (Array.isArray(value)) value.forEach((item, index) => walk(item, [...path, index]));
+    else if (Array.isArray(value)) {
+      for (const [index, item] of value.entries()) walk(item, [...path, index]);
+    }
     else visit(path, value);
   };
   // a second YAML document's paths start with its index in brackets
-  documents.forEach((document, index) => walk(document, index === 0 ? [] : [`[${index}]`]));
+  for (const [index, document] of documents.entries()) walk(document, index === 0 ? [] : [`[${index}]`]);
 }
 
 function recipientIds(metadata: ReturnType<typeof parseMetadata>): { recipients: string[]; wrapped: string[] } {

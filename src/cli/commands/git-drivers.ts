@@ -62,12 +62,7 @@ export function registerGitDriverCommands(program: Command, context: CliContext)
   addIdentityOptions(merge);
   merge.action(async (baseFile: string, oursFile: string, theirsFile: string, pathName: string | undefined, options: KeyOptions) => {
     const path = pathName ?? oursFile;
-    let keys = undefined;
-    try {
-      keys = await createKeyRing(context, options);
-    } catch {
-      keys = undefined;
-    }
+    const keys = await createKeyRing(context, options).catch(() => undefined);
     const result = await mergeSecretsFile(path, await read(context, baseFile), await read(context, oursFile), await read(context, theirsFile), keys);
     if (result.status === 'merged') {
       await writeFile(absolutePath(context, oursFile), result.text);

@@ -1,27 +1,50 @@
 // The `coffer` command line: commander wiring, and the one place errors become exit codes.
+//
+// Start-up is most of what `coffer get` and `coffer verify` cost, so command modules load lazily.
+// Each module that registers commands is one line of COMMAND_MODULES: the command names it
+// registers, and a dynamic import of its register function. `coffer NAME ...` imports only the
+// module registering NAME (and, through esbuild's code splitting, only that module's dependencies:
+// ajv, isomorphic-git, age-encryption...); `--version` imports none; anything else (--help, help NAME, no command,
+// an unknown or misspelt command) imports every module, so help and usage errors are as complete
+// as ever. To add a command: add its line below (never a static import of a command module here;
+// test/cli/main.test.ts checks the names match what each module registers).
 import { Command, CommanderError } from 'commander';
 import { CofferError, ExitCode, isCofferError } from '../errors.js';
-import { registerAccessCommand } from './commands/access.js';
-import { registerAuditCommand } from './commands/audit.js';
-import { registerBlameCommand } from './commands/blame.js';
-import { registerEditCommand } from './commands/edit.js';
-import { registerEncryptCommands } from './commands/encrypt.js';
-import { registerExecCommands } from './commands/exec.js';
-import { registerExplainCommand } from './commands/explain.js';
-import { registerGitDriverCommands } from './commands/git-drivers.js';
-import { registerInitCommand } from './commands/init.js';
-import { registerKeyCommands } from './commands/keys.js';
-import { registerLogCommand } from './commands/log.js';
-import { registerReportCommand } from './commands/report.js';
-import { registerRevokeCommand } from './commands/revoke.js';
-import { registerStatusCommand } from './commands/status.js';
-import { registerValueCommands } from './commands/values.js';
-import { registerVerifyCommand } from './commands/verify.js';
-import { registerGenerateCommand } from './commands/generate.js';
-import { registerHookCommand } from './commands/hook.js';
-import { registerImportCommand } from './commands/import.js';
-import { registerExportCommand } from './commands/export.js';
 import { type CliContext, nodeCliContext } from './context.js';
+
+type RegisterCommands = (program: Command, context: CliContext) => void;
+
+/** One line per command module, in the order `coffer --help` lists them. */
+export const COMMAND_MODULES: readonly { names: readonly string[]; load: () => Promise<RegisterCommands> }[] = [
+  { names: ['keygen', 'updatekeys', 'rotate'], load: () => import('./commands/keys.js').then((module) => module.registerKeyCommands) },
+  { names: ['encrypt', 'decrypt'], load: () => import('./commands/encrypt.js').then((module) => module.registerEncryptCommands) },
+  { names: ['get', 'set', 'unset'], load: () => import('./commands/values.js').then((module) => module.registerValueCommands) },
+  { names: ['edit'], load: () => import('./commands/edit.js').then((module) => module.registerEditCommand) },
+  { names: ['exec', 'exec-file'], load: () => import('./commands/exec.js').then((module) => module.registerExecCommands) },
+  { names: ['init'], load: () => import('./commands/init.js').then((module) => module.registerInitCommand) },
+  { names: ['access'], load: () => import('./commands/access.js').then((module) => module.registerAccessCommand) },
+  { names: ['explain'], load: () => import('./commands/explain.js').then((module) => module.registerExplainCommand) },
+  { names: ['revoke'], load: () => import('./commands/revoke.js').then((module) => module.registerRevokeCommand) },
+  { names: ['verify'], load: () => import('./commands/verify.js').then((module) => module.registerVerifyCommand) },
+  { names: ['generate'], load: () => import('./commands/generate.js').then((module) => module.registerGenerateCommand) },
+  { names: ['hook'], load: () => import('./commands/hook.js').then((module) => module.registerHookCommand) },
+  { names: ['log'], load: () => import('./commands/log.js').then((module) => module.registerLogCommand) },
+  { names: ['blame'], load: () => import('./commands/blame.js').then((module) => module.registerBlameCommand) },
+  { names: ['status'], load: () => import('./commands/status.js').then((module) => module.registerStatusCommand) },
+  { names: ['audit'], load: () => import('./commands/audit.js').then((module) => module.registerAuditCommand) },
+  { names: ['report'], load: () => import('./commands/report.js').then((module) => module.registerReportCommand) },
+  { names: ['diff-driver', 'merge-driver', 'git-setup'], load: () => import('./commands/git-drivers.js').then((module) => module.registerGitDriverCommands) },
+  { names: ['import'], load: () => import('./commands/import.js').then((module) => module.registerImportCommand) },
+  { names: ['export'], load: () => import('./commands/export.js').then((module) => module.registerExportCommand) },
+];
+
+/** The register functions `argv` needs: only its command's module when argv starts with a known command name, none for --version, else all. */
+export async function loadCommandModules(argv: readonly string[]): Promise<RegisterCommands[]> {
+  const name = argv[0];
+  if (name === '--version' || name === '-V') return [];
+  const one = name === undefined ? undefined : COMMAND_MODULES.find((module) => module.names.includes(name));
+  return Promise.all((one ? [one] : COMMAND_MODULES).map((module) => module.load()));
+}
 
 export const VERSION = '0.1.0';
 
@@ -37,7 +60,8 @@ Environment:
   SOPS_AGE_RECIPIENTS                                 recipients for encrypt (comma-separated)
   SOPS_CONFIG                                         path of .sops.yaml (default: searched upward)`;
 
-export function buildProgram(context: CliContext, json = false): Command {
+/** The program with the given command modules registered (see loadCommandModules). */
+export function buildProgram(context: CliContext, registers: readonly RegisterCommands[], json = false): Command {
   // With --json, commander's own usage errors are left to reportError, which prints them as JSON.
   const outputError = (text: string, write: (text: string) => void) => {
     if (!json) write(text);
@@ -54,26 +78,7 @@ export function buildProgram(context: CliContext, json = false): Command {
     })
     .enablePositionalOptions()
     .exitOverride();
-  registerKeyCommands(program, context);
-  registerEncryptCommands(program, context);
-  registerValueCommands(program, context);
-  registerEditCommand(program, context);
-  registerExecCommands(program, context);
-  registerInitCommand(program, context);
-  registerAccessCommand(program, context);
-  registerExplainCommand(program, context);
-  registerRevokeCommand(program, context);
-  registerVerifyCommand(program, context);
-  registerGenerateCommand(program, context);
-  registerHookCommand(program, context);
-  registerLogCommand(program, context);
-  registerBlameCommand(program, context);
-  registerStatusCommand(program, context);
-  registerAuditCommand(program, context);
-  registerReportCommand(program, context);
-  registerGitDriverCommands(program, context);
-  registerImportCommand(program, context);
-  registerExportCommand(program, context);
+  for (const register of registers) register(program, context);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({
       writeOut: (text) => context.stdout.write(text),
@@ -117,13 +122,14 @@ export function reportError(context: CliContext, error: unknown, json: boolean):
 
 /** Runs the CLI with an injected context; never calls process.exit. */
 export async function runCli(argv: readonly string[], context: CliContext = nodeCliContext()): Promise<number> {
-  const program = buildProgram(context, wantsJson(argv));
+  const json = wantsJson(argv);
   try {
+    const program = buildProgram(context, await loadCommandModules(argv), json);
     await program.parseAsync([...argv], { from: 'user' });
     return Number(program.getOptionValue('__exitCode') ?? ExitCode.ok);
   } catch (error) {
     if (error instanceof ExitSignal) return error.exitCode;
-    return reportError(context, error, wantsJson(argv));
+    return reportError(context, error, json);
   }
 }
 

@@ -6,3 +6,4 @@ export { encryptDocument, type OpenedFile, openFile, rotateDataKey, sealFile, up
 export { detectStore, getStore } from './format/stores/index.js';
 export { type PlainMap, type PlainValue, type ScalarValue, type StoreDocument, type StoreName, TimeValue } from './format/tree.js';
 export { createKeyRing, type KeyRingOptions } from './keys/key-ring.js';
+export { clearSecretsCache, type LoadSecretsOptions, loadSecrets, type SecretsObject, type SecretsValue } from './sdk/load-secrets.js';

@@ -36,6 +36,10 @@ export const COMMAND_MODULES: readonly { names: readonly string[]; load: () => P
   { names: ['diff-driver', 'merge-driver', 'git-setup'], load: () => import('./commands/git-drivers.js').then((module) => module.registerGitDriverCommands) },
   { names: ['import'], load: () => import('./commands/import.js').then((module) => module.registerImportCommand) },
   { names: ['export'], load: () => import('./commands/export.js').then((module) => module.registerExportCommand) },
+  { names: ['doctor'], load: () => import('./commands/doctor.js').then((module) => module.registerDoctorCommand) },
+  { names: ['stats'], load: () => import('./commands/stats.js').then((module) => module.registerStatsCommand) },
+  { names: ['types'], load: () => import('./commands/types.js').then((module) => module.registerTypesCommand) },
+  { names: ['completion'], load: () => import('./commands/completion.js').then((module) => module.registerCompletionCommand) },
 ];
 
 /** The register functions `argv` needs: only its command's module when argv starts with a known command name, none for --version, else all. */

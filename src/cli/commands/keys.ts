@@ -12,6 +12,7 @@ import { listEncryptedFiles, takeInventory, unmatchedGlobError } from '../../pol
 import type { Policy } from '../../policy/policy-file.js';
 import { createKeyRing, loadCommandPolicy, resolveRecipientPlan } from '../key-setup.js';
 import { addIdentityOptions, addOutputOptions, addRecipientOptions, type KeyOptions, type RecipientOptions } from '../options.js';
+import { startProgress } from '../progress.js';
 
 interface KeygenOptions {
   output?: string;
@@ -121,7 +122,9 @@ Examples:
       }
       const keys = await createKeyRing(context, options, policy);
       const results = [];
+      const progress = startProgress(context, options.all ? files.length : 0, 'updatekeys', options);
       for (const file of files) {
+        progress.tick(file);
         const plan = await resolveRecipientPlan(context, file, options, policy);
         let added: string[] = [];
         let removed: string[] = [];
@@ -142,6 +145,7 @@ Examples:
           for (const recipient of removed) context.stderr.write(`  - ${recipient}\n`);
         }
       }
+      progress.done();
       if (options.all && !options.json && !options.quiet) {
         const changed = results.filter((result) => result.changed).length;
         context.stderr.write(`${options.dryRun ? '[dry run] ' : ''}${changed} of ${results.length} files ${options.dryRun ? 'would change' : 'updated'}\n`);

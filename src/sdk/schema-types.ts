@@ -1,0 +1,121 @@
+// TypeScript declarations from a secrets schema (JSON Schema 2020-12, as coffer.yaml binds it), so
+// `loadSecrets<Secrets>()` is typed. Pure: schema in, text out. Unknown constructs become `unknown`.
+
+type Schema = Record<string, unknown>;
+
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+function isSchema(value: unknown): value is Schema {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function propertyName(name: string): string {
+  return IDENTIFIER.test(name) ? name : JSON.stringify(name);
+}
+
+function literal(value: unknown): string {
+  return value === null || ['string', 'number', 'boolean'].includes(typeof value) ? JSON.stringify(value) : 'unknown';
+}
+
+function docComment(schema: Schema, indent: string): string {
+  const lines: string[] = [];
+  if (typeof schema.description === 'string') lines.push(...schema.description.split('\n'));
+  const annotation = schema['x-coffer'];
+  if (isSchema(annotation) && typeof annotation.kind === 'string') lines.push(`coffer kind: ${annotation.kind}`);
+  if (lines.length === 0) return '';
+  const body = lines.map((line) => line.replaceAll('*/', '*\\/'));
+  return body.length === 1 ? `${indent}/** ${body[0]} */\n` : `${indent}/**\n${body.map((line) => `${indent} * ${line}`).join('\n')}\n${indent} */\n`;
+}
+
+class TypeWriter {
+  private readonly resolving = new Set<string>();
+
+  constructor(private readonly root: Schema) {}
+
+  private resolveRef(ref: string): Schema | undefined {
+    if (!ref.startsWith('#')) return undefined;
+    let node: unknown = this.root;
+    for (const raw of ref.slice(1).split('/').filter(Boolean)) {
+      const segment = decodeURIComponent(raw).replaceAll('~1', '/').replaceAll('~0', '~');
+      node = isSchema(node) ? node[segment] : undefined;
+    }
+    return isSchema(node) ? node : undefined;
+  }
+
+  typeOf(schema: unknown, indent: string): string {
+    if (schema === true || schema === undefined) return 'unknown';
+    if (schema === false) return 'never';
+    if (!isSchema(schema)) return 'unknown';
+    if (typeof schema.$ref === 'string') {
+      const ref = schema.$ref;
+      const target = this.resolveRef(ref);
+      if (!target || this.resolving.has(ref)) return 'unknown';
+      this.resolving.add(ref);
+      try {
+        return this.typeOf(target, indent);
+      } finally {
+        this.resolving.delete(ref);
+      }
+    }
+    if ('const' in schema) return literal(schema.const);
+    if (Array.isArray(schema.enum)) return schema.enum.map(literal).join(' | ') || 'never';
+    for (const keyword of ['oneOf', 'anyOf'] as const) {
+      const options = schema[keyword];
+      if (Array.isArray(options)) return options.map((option) => this.typeOf(option, indent)).join(' | ') || 'never';
+    }
+    if (Array.isArray(schema.allOf)) return schema.allOf.map((part) => this.typeOf(part, indent)).join(' & ') || 'unknown';
+    const types = Array.isArray(schema.type) ? schema.type : typeof schema.type === 'string' ? [schema.type] : [];
+    if (types.length === 0 && isSchema(schema.properties)) types.push('object');
+    if (types.length === 0) return 'unknown';
+    return types.map((type) => this.typeOfKind(String(type), schema, indent)).join(' | ');
+  }
+
+  private typeOfKind(type: string, schema: Schema, indent: string): string {
+    switch (type) {
+      case 'string':
+        return 'string';
+      case 'integer':
+      case 'number':
+        return 'number';
+      case 'boolean':
+        return 'boolean';
+      case 'null':
+        return 'null';
+      case 'array': {
+        const item = this.typeOf(schema.items, indent);
+        return /^[\w.]+$/.test(item) ? `${item}[]` : `Array<${item}>`;
+      }
+      case 'object':
+        return this.objectType(schema, indent);
+      default:
+        return 'unknown';
+    }
+  }
+
+  objectType(schema: Schema, indent: string): string {
+    const properties = isSchema(schema.properties) ? schema.properties : {};
+    const required = new Set(Array.isArray(schema.required) ? schema.required.map(String) : []);
+    const inner = `${indent}  `;
+    let body = '';
+    for (const [name, property] of Object.entries(properties)) {
+      body += isSchema(property) ? docComment(property, inner) : '';
+      body += `${inner}${propertyName(name)}${required.has(name) ? '' : '?'}: ${this.typeOf(property, inner)};\n`;
+    }
+    const additional = schema.additionalProperties;
+    if (additional !== false) {
+      const value = additional === undefined || additional === true ? 'unknown' : this.typeOf(additional, inner);
+      body += `${inner}[key: string]: ${value};\n`;
+    }
+    return body === '' ? 'Record<string, never>' : `{\n${body}${indent}}`;
+  }
+}
+
+/** A `.d.ts` text declaring `export interface NAME` for the schema's root object. */
+export function renderSchemaTypes(root: Record<string, unknown>, name: string, source: string): string {
+  const writer = new TypeWriter(root);
+  const header = `// Generated by \`coffer types\` from ${source}. Do not edit: run \`coffer types\` again after changing the schema.\n`;
+  const doc = docComment(root, '');
+  const type = writer.typeOf(root, '');
+  if (type.startsWith('{')) return `${header}${doc}export interface ${name} ${type}\n`;
+  return `${header}${doc}export type ${name} = ${type};\n`;
+}

@@ -6,7 +6,8 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { LineCounter, type Node, parseDocument } from 'yaml';
 import { CofferError } from '../errors.js';
-import { ANNOTATION_KEYWORD, ANNOTATION_SCHEMA } from './annotations.js';
+import { ANNOTATION_KEYWORD } from './annotations.js';
+import { validateAnnotation } from './annotation-validator.js';
 import { toKeylessSchema, visitSubschemas } from './walk.js';
 
 export interface UserSchema {
@@ -52,7 +53,6 @@ const toPointer = (segments: readonly string[]) => segments.map((segment) => `/$
 const fromPointer = (pointer: string) => (pointer === '' ? [] : pointer.slice(1).split('/').map((segment) => segment.replaceAll('~1', '/').replaceAll('~0', '~')));
 
 let metaValidator: Ajv2020 | undefined;
-let annotationValidator: ValidateFunction | undefined;
 
 function newCompiler(): Ajv2020 {
   const ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false, strictTuples: false, strictRequired: false, validateSchema: false, logger: false, formats: FORMATS });
@@ -95,11 +95,10 @@ export function compileUserSchema(text: string, file: string): UserSchema {
     const pointer = error?.instancePath ?? '';
     throw schemaError(file, error?.message ?? 'not a valid JSON Schema', pointer, lineAt(fromPointer(pointer)));
   };
-  annotationValidator ??= new Ajv2020({ allErrors: false, strict: true, logger: false, validateSchema: false }).compile(ANNOTATION_SCHEMA);
   visitSubschemas(root, (subschema, pointer) => {
     if (subschema[ANNOTATION_KEYWORD] === undefined) return;
-    if (annotationValidator!(subschema[ANNOTATION_KEYWORD])) return;
-    const [error] = annotationValidator!.errors ?? [];
+    if (validateAnnotation(subschema[ANNOTATION_KEYWORD])) return;
+    const [error] = validateAnnotation.errors ?? [];
     const at = [...pointer, ANNOTATION_KEYWORD, ...fromPointer(error?.instancePath ?? '')];
     const detail = error?.keyword === 'additionalProperties' ? `unknown field "${String(error.params['additionalProperty']).slice(0, 40)}"` : (error?.message ?? 'is not valid');
     throw schemaError(file, `${ANNOTATION_KEYWORD} ${detail}`, toPointer(at), lineAt(at));

@@ -4,7 +4,6 @@
 // checks, compiles each schema once, and keeps plaintext in memory only (reuse compares HMACs).
 import { createHmac, randomBytes } from 'node:crypto';
 import { basename, dirname, relative, resolve, sep } from 'node:path';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { CofferError, isCofferError } from '../errors.js';
 import type { KeyRing } from '../file/key-ring.js';
 import { detectStore } from '../format/stores/index.js';
@@ -13,7 +12,7 @@ import { globToRegExp } from '../policy/glob.js';
 import { nameKey } from '../policy/inventory.js';
 import { findPolicyFile } from '../policy/policy-file.js';
 import { findCreationRule, parseSopsConfig, type SopsConfig } from '../policy/sops-config.js';
-import { SOPS_METADATA_SCHEMA } from '../schema/sops-metadata-schema.js';
+import { validateSopsMetadata } from '../schema/sops-metadata-validator.js';
 import { loadStrengthScorer } from '../schema/strength.js';
 import { compileUserSchema, type UserSchema } from '../schema/user-schema.js';
 import { checkFileKeyed, checkFileKeyless, type FileTarget } from './file-checks.js';
@@ -44,11 +43,10 @@ const READ_AHEAD = 32;
 
 type LoadedPolicy = { kind: 'coffer'; config: CofferConfig } | { kind: 'sops'; config: SopsConfig };
 
-let metadataValidator: ValidateFunction | undefined;
+/** SOPS_METADATA_SCHEMA, compiled at build time (scripts/generate-validators.mjs). */
 function validateMetadata(instance: unknown): string[] {
-  metadataValidator ??= new Ajv2020({ allErrors: true, strict: false, logger: false, validateSchema: false }).compile(SOPS_METADATA_SCHEMA);
-  if (metadataValidator(instance)) return [];
-  return (metadataValidator.errors ?? []).map((error) => `${error.instancePath.replace(/^\/sops/, 'sops').replaceAll('/', '.') || 'sops'} ${error.message ?? 'is not valid'}`);
+  if (validateSopsMetadata(instance)) return [];
+  return (validateSopsMetadata.errors ?? []).map((error) => `${error.instancePath.replace(/^\/sops/, 'sops').replaceAll('/', '.') || 'sops'} ${error.message ?? 'is not valid'}`);
 }
 
 function policyProblem(file: string, error: CofferError): Problem {

@@ -12,7 +12,6 @@ import { environmentFor, policyPath } from '../../policy/coffer-config.js';
 import { globToRegExp } from '../../policy/glob.js';
 import { CREDENTIAL_KINDS, type CredentialKind, type GenerateParameters } from '../../schema/annotations.js';
 import { generateCredential } from '../../schema/generators.js';
-import { compileUserSchema } from '../../schema/user-schema.js';
 import { annotationAt, listAnnotatedProperties } from '../../schema/walk.js';
 import { type CliContext, writeJson } from '../context.js';
 import { absolutePath, modifyFile } from '../file-access.js';
@@ -38,6 +37,8 @@ export async function loadFileSchema(context: CliContext, file: string, options:
   const text = await readFile(schemaFile, 'utf8').catch(() => {
     throw new CofferError('CONFIG_INVALID', `${policy.config.path}: environment ${environment!.name}: schema ${binding.path} does not exist`, { hints: ['fix the schema: path in coffer.yaml'] });
   });
+  // imported here: ajv loads only when a schema is needed, not on every `coffer set`
+  const { compileUserSchema } = await import('../../schema/user-schema.js');
   return compileUserSchema(text, binding.path).root;
 }
 

@@ -10,6 +10,7 @@
 // test/cli/main.test.ts checks the names match what each module registers).
 import { Command, CommanderError } from 'commander';
 import { CofferError, ExitCode, isCofferError } from '../errors.js';
+import { VERSION } from '../version.js';
 import { type CliContext, nodeCliContext } from './context.js';
 
 type RegisterCommands = (program: Command, context: CliContext) => void;
@@ -50,7 +51,7 @@ export async function loadCommandModules(argv: readonly string[]): Promise<Regis
   return Promise.all((one ? [one] : COMMAND_MODULES).map((module) => module.load()));
 }
 
-export const VERSION = '0.1.0';
+export { VERSION };
 
 const EXIT_CODE_HELP = `
 Exit codes:

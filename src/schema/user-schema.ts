@@ -2,12 +2,14 @@
 // meta-schema, then compiled twice with ajv: the full schema for decrypted values and the keyless
 // copy for what is visible without keys. Compiled once per content (in memory only).
 import { createHash } from 'node:crypto';
-import { isIPv4, isIPv6 } from 'node:net';
+import { _ } from 'ajv';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import standaloneCode from 'ajv/dist/standalone/index.js';
 import { LineCounter, type Node, parseDocument } from 'yaml';
 import { CofferError } from '../errors.js';
 import { ANNOTATION_KEYWORD } from './annotations.js';
 import { validateAnnotation } from './annotation-validator.js';
+import { FORMATS } from './formats.js';
 import { toKeylessSchema, visitSubschemas } from './walk.js';
 
 export interface UserSchema {
@@ -19,25 +21,6 @@ export interface UserSchema {
   /** Validates the keyless instance (encrypted values replaced by a value of their type). */
   validateShape: ValidateFunction;
 }
-
-const FORMATS: Record<string, RegExp | ((text: string) => boolean)> = {
-  uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
-  email: /^[^\s@]+@[^\s@]+\.[^\s@]+$/,
-  hostname: /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i,
-  date: /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])$/,
-  'date-time': /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/,
-  ipv4: (text) => isIPv4(text),
-  ipv6: (text) => isIPv6(text),
-  uri: (text) => {
-    if (!/^[a-z][a-z0-9+.-]*:/i.test(text)) return false;
-    try {
-      new URL(text);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-};
 
 const SCHEMA_HINTS = ['schemas are JSON Schema 2020-12 (https://json-schema.org/draft/2020-12/schema); x-coffer takes kind, generate, rotate, expires, owner, minStrength'];
 
@@ -54,10 +37,30 @@ const fromPointer = (pointer: string) => (pointer === '' ? [] : pointer.slice(1)
 
 let metaValidator: Ajv2020 | undefined;
 
+/** The compiler that made each validator, for its standalone code (validatorCode). */
+const compilers = new WeakMap<ValidateFunction, Ajv2020>();
+
 function newCompiler(): Ajv2020 {
-  const ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false, strictTuples: false, strictRequired: false, validateSchema: false, logger: false, formats: FORMATS });
+  // code.source keeps the generated code for validatorCode; code.formats names FORMATS in it
+  const ajv = new Ajv2020({
+    allErrors: true,
+    strict: true,
+    strictTypes: false,
+    strictTuples: false,
+    strictRequired: false,
+    validateSchema: false,
+    logger: false,
+    formats: FORMATS,
+    code: { source: true, formats: _`require("coffer:formats")` },
+  });
   ajv.addKeyword({ keyword: ANNOTATION_KEYWORD, schemaType: 'object' });
   return ajv;
+}
+
+/** A compiled validator as CommonJS source (ajv standalone): `require`s ajv's runtime helpers and "coffer:formats". */
+export function validatorCode(validate: ValidateFunction): string | undefined {
+  const ajv = compilers.get(validate);
+  return ajv ? standaloneCode.default(ajv, validate) : undefined;
 }
 
 const cache = new Map<string, Omit<UserSchema, 'file'>>();
@@ -106,7 +109,10 @@ export function compileUserSchema(text: string, file: string): UserSchema {
 
   const compile = (schema: unknown): ValidateFunction => {
     try {
-      return newCompiler().compile(schema as Record<string, unknown>);
+      const ajv = newCompiler();
+      const validate = ajv.compile(schema as Record<string, unknown>);
+      compilers.set(validate, ajv);
+      return validate;
     } catch (error) {
       checkMeta();
       // ajv's strict-mode messages name the keyword, not where it is: point at its first use

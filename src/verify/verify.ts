@@ -14,7 +14,8 @@ import { findPolicyFile } from '../policy/policy-file.js';
 import { findCreationRule, parseSopsConfig, type SopsConfig } from '../policy/sops-config.js';
 import { validateSopsMetadata } from '../schema/sops-metadata-validator.js';
 import { loadStrengthScorer } from '../schema/strength.js';
-import { compileUserSchema, type UserSchema } from '../schema/user-schema.js';
+import { loadUserSchema, schemaCacheDirectory } from '../schema/schema-cache.js';
+import type { UserSchema } from '../schema/user-schema.js';
 import { checkFileKeyed, checkFileKeyless, type FileTarget } from './file-checks.js';
 import { addLines } from './locate.js';
 import { type Problem, problem, sortProblems, type VerifyReport } from './report.js';
@@ -104,7 +105,7 @@ export async function verifyRepository(options: VerifyOptions): Promise<VerifyRe
   const wanted = pathFilter(options, root);
   const all = (await source.list()).filter((path) => path !== 'coffer.yaml' && path !== '.sops.yaml');
   const paths = wanted ? all.filter(wanted) : all;
-  const schemas = new SchemaLoader(source, policyName, problems);
+  const schemas = new SchemaLoader(source, policyName, problems, { directory: schemaCacheDirectory(options.env), values: options.keys !== undefined });
   const recipientNames = policy.kind === 'coffer' ? indexRecipientKeys(policy.config) : new Map<string, string>();
   const describeKey = (key: string) => nameKey(recipientNames, key);
   const runKey = randomBytes(32);
@@ -222,7 +223,7 @@ export async function verifyRepository(options: VerifyOptions): Promise<VerifyRe
   return report;
 }
 
-/** Schemas named in coffer.yaml: read and compiled once each; a missing or invalid one is one problem. */
+/** Schemas named in coffer.yaml: read and compiled once each (and cached across runs); a missing or invalid one is one problem. */
 class SchemaLoader {
   private readonly loaded = new Map<string, UserSchema | undefined>();
   private readonly usedGlobs = new Set<string>();
@@ -231,6 +232,8 @@ class SchemaLoader {
     private readonly source: FileSource,
     private readonly policyName: string,
     private readonly problems: Problem[],
+    /** Where compiled schemas are cached across runs; values: the keyed checks need validateValues. */
+    private readonly cache: { directory: string | undefined; values: boolean },
   ) {}
 
   async forFile(environment: PolicyEnvironment, path: string): Promise<UserSchema | undefined> {
@@ -251,7 +254,7 @@ class SchemaLoader {
       );
     } else {
       try {
-        schema = compileUserSchema(Buffer.from(content).toString('utf8'), schemaPath);
+        schema = await loadUserSchema(Buffer.from(content).toString('utf8'), schemaPath, this.cache);
       } catch (error) {
         if (!isCofferError(error)) throw error;
         const line = typeof error.data['line'] === 'number' ? error.data['line'] : undefined;

@@ -1,7 +1,7 @@
 // `coffer import SRC -o DEST`: move existing secrets in (.env, dotenvx, YAML, JSON, git-crypt
 // working trees, SOPS files). Reads the source, writes only the encrypted DEST, atomically.
 import * as fs from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { basename, dirname, relative, sep } from 'node:path';
 import type { Command } from 'commander';
 import { CofferError } from '../../errors.js';
@@ -187,7 +187,9 @@ Examples:
         if (options.json) writeJson(context, { ...summary, dryRun: true });
         return;
       }
-      await writeOutput(context, dest, await encryptImport(context, imported, dest, store, options));
+      const encrypted = await encryptImport(context, imported, dest, store, options);
+      await mkdir(dirname(destPath), { recursive: true });
+      await writeOutput(context, dest, encrypted);
       const plaintextSource = !imported.opened && imported.kind !== 'dotenvx';
       const root = findRepositoryRoot(dirname(sourcePath)) ?? context.cwd;
       const interactive = Boolean(context.stdin.isTTY && context.stderr.isTTY) && !options.json;

@@ -71,9 +71,9 @@ complete -o filenames -F _coffer coffer
 
 /** zsh `_arguments` specs: brackets, colons and quotes in descriptions are escaped. */
 function zshSpecs(command: CommandShape): string {
-  const escape = (text: string) => text.replace(/([[\]:\\])/g, '\\$1').replaceAll("'", `'\\''`);
+  const escapeSpec = (text: string) => text.replace(/([[\]:\\])/g, '\\$1').replaceAll("'", `'\\''`);
   return command.options
-    .flatMap((option) => option.flags.filter((flag) => flag.startsWith('--')).map((flag) => `'${flag}[${escape(option.description)}]${option.takesValue ? ':value:_files' : ''}'`))
+    .flatMap((option) => option.flags.filter((flag) => flag.startsWith('--')).map((flag) => `'${flag}[${escapeSpec(option.description)}]${option.takesValue ? ':value:_files' : ''}'`))
     .concat(["'*:file:_files'"])
     .join(' \\\n        ');
 }

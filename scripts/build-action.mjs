@@ -1,0 +1,20 @@
+// Bundles the GitHub Action into action/dist/index.js: ONE file (main and post step) committed to
+// the repository, because the runner executes it straight from a checkout with no npm install.
+// Deterministic: no source map, no timestamps, no absolute paths; CI rebuilds it and fails on a diff.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: ['action/src/main.ts'],
+  outfile: 'action/dist/index.js',
+  bundle: true,
+  splitting: false,
+  format: 'esm',
+  platform: 'node',
+  target: 'node24',
+  minifySyntax: true,
+  minifyWhitespace: true,
+  legalComments: 'eof',
+  // ESM bundles have no require(); some dependencies still call it for node built-ins.
+  banner: { js: "import { createRequire as __cofferRequire } from 'node:module'; const require = __cofferRequire(import.meta.url);" },
+  logLevel: 'warning',
+});

@@ -20,6 +20,8 @@ export function isDecoratedTerminal(context: CliContext, stream: { isTTY?: boole
 export function startProgress(context: CliContext, total: number, title: string, options: { quiet?: boolean; json?: boolean } = {}): Progress {
   const stream = context.stderr;
   if (total < 2 || options.quiet || options.json || !isDecoratedTerminal(context, stream)) return NO_PROGRESS;
+  const previous = stream.write;
+  const hadOwnWrite = Object.hasOwn(stream, 'write');
   const write = stream.write.bind(stream) as (chunk: string) => boolean;
   let shown = false;
   let finished = false;
@@ -38,7 +40,9 @@ export function startProgress(context: CliContext, total: number, title: string,
     if (finished) return;
     finished = true;
     clear();
-    if (stream.write === patched) stream.write = write as typeof stream.write;
+    if (stream.write !== patched) return;
+    if (hadOwnWrite) stream.write = previous;
+    else delete (stream as { write?: unknown }).write;
   };
   return {
     tick(label: string) {

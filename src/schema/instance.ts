@@ -6,7 +6,25 @@ import { type PlainValue, TimeValue } from '../format/tree.js';
 
 /** What an encrypted value of each type looks like to a keyless schema check. */
 const TYPE_STAND_INS: Record<string, unknown> = { str: '', bytes: '', time: '', int: 0, float: 0.5, bool: false };
-const ENCRYPTED_TYPE = /^ENC\[AES256_GCM,.*,type:([a-z]+)\]$/s;
+const ENCRYPTED_PREFIX = 'ENC[AES256_GCM,';
+
+/**
+ * The `type:` of an ENC[...] string, as /^ENC\[AES256_GCM,.*,type:([a-z]+)\]$/s would capture it
+ * (the last `,type:` is the only candidate: [a-z]+ cannot contain another one), without the regex's
+ * backtracking over the whole value, which cost more than the rest of the keyless instance.
+ */
+function encryptedType(value: string): string | undefined {
+  if (!value.startsWith(ENCRYPTED_PREFIX) || !value.endsWith(']')) return undefined;
+  const at = value.lastIndexOf(',type:');
+  if (at < ENCRYPTED_PREFIX.length) return undefined;
+  const type = value.slice(at + 6, -1);
+  if (type === '') return undefined;
+  for (let index = 0; index < type.length; index++) {
+    const code = type.charCodeAt(index);
+    if (code < 97 || code > 122) return undefined;
+  }
+  return type;
+}
 
 const utf8 = new TextDecoder();
 
@@ -15,16 +33,27 @@ const utf8 = new TextDecoder();
  * (a string for str, 0 for int, 0.5 for float, false for bool) so `type` checks still apply.
  */
 export function toInstance(value: PlainValue, keyless: boolean): unknown {
-  if (value instanceof Map) return Object.fromEntries([...value].map(([key, item]) => [key, toInstance(item, keyless)]));
+  if (typeof value === 'string') {
+    if (!keyless || !value.startsWith('ENC[')) return value;
+    const type = encryptedType(value);
+    return type !== undefined && Object.hasOwn(TYPE_STAND_INS, type) ? TYPE_STAND_INS[type] : '';
+  }
+  if (value instanceof Map) {
+    // a plain object as Object.fromEntries made it: a `__proto__` key stays an own key
+    const object: Record<string, unknown> = {};
+    for (const [key, item] of value) defineKey(object, key, toInstance(item, keyless));
+    return object;
+  }
   if (Array.isArray(value)) return value.map((item) => toInstance(item, keyless));
   if (typeof value === 'bigint') return Number(value);
   if (value instanceof TimeValue) return value.text;
   if (value instanceof Uint8Array) return utf8.decode(value);
-  if (keyless && typeof value === 'string' && value.startsWith('ENC[')) {
-    const type = ENCRYPTED_TYPE.exec(value)?.[1];
-    return type !== undefined && type in TYPE_STAND_INS ? TYPE_STAND_INS[type] : '';
-  }
   return value;
+}
+
+function defineKey(object: Record<string, unknown>, key: string, item: unknown): void {
+  if (key === '__proto__') Object.defineProperty(object, key, { value: item, enumerable: true, writable: true, configurable: true });
+  else object[key] = item;
 }
 
 /** A key path in dotted form, list indexes in brackets: `db.hosts[0].name`. */

@@ -2,7 +2,6 @@
 // value the selection rule covers is a well-formed ENC[...], the recipients are the policy's, the
 // visible structure fits the schema, nothing is expired. With a key: the MAC, the values against
 // the schema and password strength. Every finding is collected; nothing stops at the first.
-import { openFile } from '../file/secrets-file.js';
 import type { KeyRing, RecipientPlan } from '../file/key-ring.js';
 import { recipientPlanOf } from '../file/key-ring.js';
 import { parseEncryptedValue } from '../format/encrypted-value.js';
@@ -144,10 +143,22 @@ export function checkFileKeyless(target: FileTarget, now: Date): KeylessResult {
   return { problems, metadata };
 }
 
+/** Per schema (compiled once per run, shared by its files): the annotated properties that carry dates. */
+const datedProperties = new WeakMap<object, ReturnType<typeof listAnnotatedProperties>>();
+
+function datedPropertiesOf(root: Record<string, unknown>): ReturnType<typeof listAnnotatedProperties> {
+  let found = datedProperties.get(root);
+  if (!found) {
+    found = listAnnotatedProperties(root).filter(({ annotation }) => annotation.expires !== undefined || annotation.rotate !== undefined);
+    datedProperties.set(root, found);
+  }
+  return found;
+}
+
 /** `expires` and `rotate` of the values present in the file (rotation counts from lastmodified). */
 function checkDates(target: FileTarget, document: StoreDocument, metadata: Metadata, now: Date, problems: Problem[]): void {
   const modified = new Date(metadata.lastModified);
-  for (const { path: keyPath, annotation } of listAnnotatedProperties(target.schema!.root)) {
+  for (const { path: keyPath, annotation } of datedPropertiesOf(target.schema!.root)) {
     if (document.getValue(keyPath) === undefined) continue;
     const dotted = formatPath(keyPath);
     const expires = annotation.expires === undefined ? undefined : parseExpiry(annotation.expires);
@@ -189,6 +200,8 @@ export async function checkFileKeyed(target: FileTarget, keys: KeyRing, scorer: 
   const secrets: SecretValue[] = [];
   let plain: PlainValue[];
   try {
+    // imported here: keyless runs never load decryption
+    const { openFile } = await import('../file/secrets-file.js');
     const opened = await openFile({ file: target.path, store: target.store, content: target.content }, keys, { readOnly: true });
     plain = opened.plain.toPlain();
   } catch (error) {

@@ -3,10 +3,8 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CofferError, ExitCode } from '../../errors.js';
-import { defaultAgeKeyFile } from '../../keys/identities.js';
 import type { CliContext } from '../context.js';
 import { absolutePath } from '../file-access.js';
-import { createKeyRing } from '../key-setup.js';
 import { VERSION } from '../main.js';
 
 interface VerifyCommandOptions {
@@ -23,11 +21,13 @@ interface VerifyCommandOptions {
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 /** Whether an age identity is configured at all; without one verify runs keyless without trying gpg. */
-function hasIdentity(context: CliContext, options: VerifyCommandOptions): boolean {
+async function hasIdentity(context: CliContext, options: VerifyCommandOptions): Promise<boolean> {
   const env = context.env;
   if ((options.identity ?? []).length > 0 || env['SOPS_AGE_KEY'] || env['SOPS_AGE_KEY_CMD']) return true;
   const keyFile = env['SOPS_AGE_KEY_FILE'];
   if (keyFile && existsSync(absolutePath(context, keyFile))) return true;
+  // key handling is imported only when keys may be used: --keyless (pre-commit's usual case) never loads it
+  const { defaultAgeKeyFile } = await import('../../keys/identities.js');
   const fallback = defaultAgeKeyFile({ env, platform: process.platform, homedir: env['HOME'] ?? '' });
   return fallback !== undefined && existsSync(fallback);
 }
@@ -68,7 +68,7 @@ Examples:
         throw new CofferError('USAGE', `unknown --format "${format.slice(0, 20)}"`, { hints: ['use --format text, json or sarif'] });
       }
       if (options.keyless && options.keys) throw new CofferError('USAGE', '--keyless and --keys cannot be used together');
-      const useKeys = !options.keyless && (options.keys || hasIdentity(context, options));
+      const useKeys = !options.keyless && (options.keys || (await hasIdentity(context, options)));
       const { verifyRepository } = await import('../../verify/verify.js');
       const { renderText, toJsonReport, toSarif } = await import('../../verify/render.js');
       const report = await verifyRepository({
@@ -77,7 +77,7 @@ Examples:
         paths,
         staged: Boolean(options.staged),
         ...(options.config ? { configPath: options.config } : {}),
-        ...(useKeys ? { keys: await createKeyRing(context, { ...(options.identity ? { identity: options.identity } : {}), ...(options.config ? { config: options.config } : {}) }) } : {}),
+        ...(useKeys ? { keys: await (await import('../key-setup.js')).createKeyRing(context, { ...(options.identity ? { identity: options.identity } : {}), ...(options.config ? { config: options.config } : {}) }) } : {}),
       });
       const failed = report.problems.some((item) => item.severity === 'error');
       if (format === 'json') context.stdout.write(`${JSON.stringify(toJsonReport(report), null, 2)}\n`);

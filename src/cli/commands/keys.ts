@@ -87,7 +87,7 @@ Examples:
     .action(async (options: KeygenOptions) => {
       const { identity, recipient } = await generateAgeIdentity();
       const content = `# created: ${localTimestamp(new Date())}\n# public key: ${recipient}\n${identity}\n`;
-      if (options.output === undefined) {
+      if (options.output === undefined || options.output === '-') {
         if (options.json) {
           throw new CofferError('USAGE', '--json needs -o FILE (the secret key is never printed as JSON)', { hints: ['coffer keygen -o key.txt --json'] });
         }

@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CofferError } from '../../src/errors.js';
 import type { KeyRing } from '../../src/file/key-ring.js';
+import { recipientOfIdentity } from '../../src/keys/age.js';
 import { createKeyRing } from '../../src/keys/key-ring.js';
 import { createGpgKeySource } from '../../src/keys/pgp.js';
 
@@ -24,6 +25,24 @@ export function identityKind(identity: string): IdentityKind {
   throw new CofferError('USAGE', 'the identity input is neither an age identity (AGE-SECRET-KEY-1...) nor an ASCII-armored PGP private key', {
     hints: ['store the output of `coffer keygen` (or the whole age key file) in a repository secret and pass it as the identity input (a secrets expression)'],
   });
+}
+
+/** Names the identity in messages by its public side only: `the identity input (age1...)`. */
+export function describeIdentity(identity: string): string {
+  const kind = identityKind(identity);
+  if (kind === 'environment') return "the job's keys (SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, gpg)";
+  if (kind === 'pgp') return 'the identity input (a PGP key)';
+  const recipients = identity
+    .split(/\s+/)
+    .filter((word) => word.startsWith('AGE-SECRET-KEY-1'))
+    .map((word) => {
+      try {
+        return recipientOfIdentity(word);
+      } catch {
+        return 'an invalid age key';
+      }
+    });
+  return `the identity input (${recipients.join(', ')})`;
 }
 
 function importPgpKey(gpg: string, home: string, key: string): Promise<void> {

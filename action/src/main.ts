@@ -13,7 +13,7 @@ import { baseOfEvent, changedFiles, pathsToVerify, repositoryPath, repositoryRoo
 import { decryptLeaves } from './decrypt.js';
 import { type ExportTarget, parseExportTargets, renderDotenvFile, renderJsonFile } from './export.js';
 import { expandFiles, splitLines } from './files.js';
-import { createIdentityKeyRing, identityEnvironment } from './identity.js';
+import { createIdentityKeyRing, describeIdentity, identityEnvironment } from './identity.js';
 import { masksOf } from './masks.js';
 import { isPrivateDir, removePrivateDir } from './post.js';
 import { runRotation } from './rotate.js';
@@ -49,7 +49,7 @@ async function createPrivateDir(runner: Runner): Promise<string> {
   const temp = runner.env['RUNNER_TEMP'];
   if (!temp) throw new CofferError('USAGE', 'RUNNER_TEMP is not set: the coffer Action runs inside a GitHub Actions job');
   const dir = await mkdtemp(join(temp, 'coffer-'));
-  saveState(runner, 'private-dir', dir);
+  saveState(runner, 'private_dir', dir);
   return dir;
 }
 
@@ -78,7 +78,7 @@ async function runDecrypt(runner: Runner): Promise<void> {
   let leaves: Awaited<ReturnType<typeof decryptLeaves>>;
   try {
     keys = await createIdentityKeyRing(identity, runner.env, privateDir);
-    leaves = await decryptLeaves(expanded.files, cwd, keys);
+    leaves = await decryptLeaves(expanded.files, cwd, keys, describeIdentity(identity));
   } finally {
     // the imported PGP keyring is needed no longer than the decryption
     await removePrivateDir(join(privateDir, 'gnupg')).catch(() => undefined);
@@ -212,7 +212,7 @@ async function runRotate(runner: Runner): Promise<string | undefined> {
 }
 
 async function runPost(runner: Runner): Promise<void> {
-  const dir = readState(runner, 'private-dir');
+  const dir = readState(runner, 'private_dir');
   if (dir && isPrivateDir(dir, runner.env['RUNNER_TEMP'])) await removePrivateDir(dir);
 }
 

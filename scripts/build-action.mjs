@@ -1,11 +1,15 @@
 // Bundles the GitHub Action into action/dist/index.js: ONE file (main and post step) committed to
 // the repository, because the runner executes it straight from a checkout with no npm install.
 // Deterministic: no source map, no timestamps, no absolute paths; CI rebuilds it and fails on a diff.
+// `--outfile PATH` builds elsewhere (CI compares that build with the committed one).
 import { build } from 'esbuild';
+
+const at = process.argv.indexOf('--outfile');
+const outfile = at > 0 ? process.argv[at + 1] : 'action/dist/index.js';
 
 await build({
   entryPoints: ['action/src/main.ts'],
-  outfile: 'action/dist/index.js',
+  outfile,
   bundle: true,
   splitting: false,
   format: 'esm',

@@ -93,3 +93,22 @@ describe('example workflows', () => {
     }
   });
 });
+
+describe('the README section', () => {
+  const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## GitHub Action'), readme.indexOf('\n## ', readme.indexOf('## GitHub Action') + 1));
+  const blocks = [...section.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map((match) => match[1]!);
+
+  it('has a YAML example per mode, each passing only declared inputs', () => {
+    const modes = new Set<string>();
+    for (const block of blocks) {
+      const steps = parse(block) as Record<string, unknown>[];
+      for (const step of steps.filter((item) => String(item['uses']).includes('/action@'))) {
+        const given = (step['with'] ?? {}) as Record<string, string>;
+        modes.add(given['mode'] ?? 'decrypt');
+        for (const input of Object.keys(given)) expect(Object.keys(inputs), input).toContain(input);
+      }
+    }
+    expect(modes).toEqual(new Set(['decrypt', 'verify', 'rotate']));
+  });
+});

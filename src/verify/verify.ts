@@ -124,9 +124,19 @@ export async function verifyRepository(options: VerifyOptions): Promise<VerifyRe
     }
     return pending;
   };
+  // each path's environments, looked up once (the read-ahead filter and the checks both need them)
+  const lookups = new Map<string, ReturnType<typeof lookupEnvironments>>();
+  const environmentsOf = (config: CofferConfig, path: string) => {
+    let lookup = lookups.get(path);
+    if (!lookup) {
+      lookup = lookupEnvironments(config, path);
+      lookups.set(path, lookup);
+    }
+    return lookup;
+  };
   const worthReading = (path: string) => {
     const store = detectStore(path);
-    return PROBED_STORES.has(store) || (policy.kind === 'coffer' ? lookupEnvironments(policy.config, path).matches.length > 0 : true);
+    return PROBED_STORES.has(store) || (policy.kind === 'coffer' ? environmentsOf(policy.config, path).matches.length > 0 : true);
   };
   const queue = paths.filter(worthReading);
   let next = 0;
@@ -143,7 +153,7 @@ export async function verifyRepository(options: VerifyOptions): Promise<VerifyRe
     let ruleGroups: FileTarget['expected'];
     let ruleName: string | undefined;
     if (policy.kind === 'coffer') {
-      const lookup = lookupEnvironments(policy.config, path);
+      const lookup = environmentsOf(policy.config, path);
       if (lookup.matches.length > 1) {
         problems.push(policyProblem(policyName, claimedTwiceError(policy.config, path, lookup.matches)));
         continue;
@@ -199,7 +209,7 @@ export async function verifyRepository(options: VerifyOptions): Promise<VerifyRe
       }
       if (keyed.secrets.length > 0) decryptedText.set(path, { text: Buffer.from(content).toString('utf8'), store });
     }
-    addLines(fileProblems, Buffer.from(content).toString('utf8'), store);
+    if (fileProblems.length > 0) addLines(fileProblems, Buffer.from(content).toString('utf8'), store);
     problems.push(...fileProblems);
   }
   if (!wanted && policy.kind === 'coffer') problems.push(...schemas.unmatchedGlobs(policy.config, all));

@@ -1,4 +1,4 @@
-// The `files` input: one path or glob per line (`secrets/prod.yaml`, `secrets/**/*.yaml`,
+// The `files` input: one path or glob per line or comma (`secrets/prod.yaml`, `secrets/**/*.yaml`,
 // `deploy/{api,web}.env`), relative to the working directory. Globs use coffer.yaml's syntax and
 // only walk below their literal leading directories; `.git` and `node_modules` are never entered.
 import { existsSync } from 'node:fs';
@@ -31,11 +31,21 @@ async function walk(root: string, directory: string, out: string[]): Promise<voi
   }
 }
 
-export function splitLines(text: string): string[] {
-  return text
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('#'));
+/** One entry per line or comma (commas inside `{a,b}` belong to the glob); blank lines and `#` comments dropped. */
+export function splitList(text: string): string[] {
+  const entries: string[] = [];
+  let current = '';
+  let depth = 0;
+  for (const char of text) {
+    if (char === '{') depth++;
+    else if (char === '}' && depth > 0) depth--;
+    if (char === '\n' || (char === ',' && depth === 0)) {
+      entries.push(current);
+      current = '';
+    } else current += char;
+  }
+  entries.push(current);
+  return entries.map((entry) => entry.trim()).filter((entry) => entry !== '' && !entry.startsWith('#'));
 }
 
 export async function expandFiles(patterns: readonly string[], cwd: string): Promise<ExpandedFiles> {

@@ -12,11 +12,10 @@ import { VERSION } from '../../src/version.js';
 import { baseOfEvent, changedFiles, pathsToVerify, repositoryPath, repositoryRoot } from './changes.js';
 import { decryptLeaves } from './decrypt.js';
 import { type ExportTarget, parseExportTargets, renderDotenvFile, renderJsonFile } from './export.js';
-import { expandFiles, splitLines } from './files.js';
+import { expandFiles, splitList } from './files.js';
 import { createIdentityKeyRing, describeIdentity, identityEnvironment } from './identity.js';
 import { masksOf } from './masks.js';
 import { isPrivateDir, removePrivateDir } from './post.js';
-import { runRotation } from './rotate.js';
 import {
   addMask,
   annotate,
@@ -64,7 +63,7 @@ async function runDecrypt(runner: Runner): Promise<void> {
   const identity = readInput(runner, 'identity');
   maskIdentity(runner, identity);
   const cwd = workingDirectory(runner);
-  const patterns = splitLines(readInput(runner, 'files'));
+  const patterns = splitList(readInput(runner, 'files'));
   if (patterns.length === 0) throw new CofferError('USAGE', 'the files input is empty', { hints: ['name the secrets files to decrypt, e.g. files: secrets/prod.yaml'] });
   const selectors = parseSelectors(readInput(runner, 'keys'));
   const targets = parseExportTargets(readInput(runner, 'export-to'));
@@ -204,6 +203,8 @@ async function runRotate(runner: Runner): Promise<string | undefined> {
   const privateDir = await createPrivateDir(runner);
   try {
     const env = await identityEnvironment(identity, runner.env, privateDir);
+    // the whole CLI: loaded only in rotate mode
+    const { runRotation } = await import('./rotate.js');
     const result = await runRotation(runner, { cwd: workingDirectory(runner), token, env, args });
     return result.failure;
   } finally {

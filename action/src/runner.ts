@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { EOL } from 'node:os';
+import { CofferError } from '../../src/errors.js';
 
 export interface Runner {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -60,7 +61,7 @@ export function formatFileCommand(name: string, value: string, delimiter = `ghad
 
 function fileOf(runner: Runner, variable: string): string {
   const file = runner.env[variable];
-  if (!file) throw new Error(`${variable} is not set: is this running inside a GitHub Actions job?`);
+  if (!file) throw new CofferError('USAGE', `${variable} is not set: the coffer Action runs inside a GitHub Actions job`, { hints: ['use a runner that supports file commands (actions/runner 2.297 or later)'] });
   return file;
 }
 

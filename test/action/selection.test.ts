@@ -4,16 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expandFiles, splitList } from '../../action/src/files.js';
+import type { PlainValue } from '../../src/format/tree.js';
 import { defaultName, type Leaf, listLeaves, parseSelectors, selectValues } from '../../action/src/selection.js';
 
-const plain = new Map<string, unknown>([
-  ['db', new Map([['password', 'p1'], ['user', 'u1'], ['a.b', 'dotted']])],
-  ['stripe', new Map([['secret_key', 's1'], ['nested', new Map([['password', 'p2']])]])],
+const plain: PlainValue = new Map<string, PlainValue>([
+  ['db', new Map<string, PlainValue>([['password', 'p1'], ['user', 'u1'], ['a.b', 'dotted']])],
+  ['stripe', new Map<string, PlainValue>([['secret_key', 's1'], ['nested', new Map<string, PlainValue>([['password', 'p2']])]])],
   ['hosts', ['h0', 'h1']],
   ['port', 5432n],
   ['debug', true],
 ]);
-const leaves: Leaf[] = listLeaves('a.yaml', plain as never, undefined);
+const leaves: Leaf[] = listLeaves('a.yaml', plain, undefined);
 const names = (keys: string, prefix = '') => selectValues(leaves, parseSelectors(keys), prefix).values.map((item) => `${item.name}=${item.value}`);
 
 describe('key selection', () => {

@@ -117,4 +117,22 @@ describe('verify mode', () => {
     expect(run.status).toBe(1);
     expect(run.log.some((line) => line.startsWith('::error') && line.includes('file=infra/secrets/plain.yaml'))).toBe(true);
   });
+
+  it('with an identity also runs the keyed checks: a tampered value is an integrity error, and the key is masked', async () => {
+    const text = await encrypted('secrets/tampered.yaml', 'api:\n  token: original-token-lkjhg\n');
+    // flip one character of the value's ciphertext
+    const tampered = text.replace(/(token: ENC\[AES256_GCM,data:)(.)/, (_match, head: string, char: string) => `${head}${char === 'A' ? 'B' : 'A'}`);
+    expect(tampered).not.toBe(text);
+    const head = git('rev-parse', 'HEAD');
+    write('infra/secrets/tampered.yaml', tampered);
+    git('add', '-A');
+    git('commit', '-q', '-m', 'tamper');
+    const run = verifyRun({ 'working-directory': 'infra', identity: alice.identity }, { pull_request: { base: { sha: head } } });
+    const firstPlain = run.log.findIndex((line) => !line.startsWith('::add-mask::'));
+    expect(run.log.slice(0, firstPlain)).toContain(`::add-mask::${alice.identity}`);
+    expect(run.status).toBe(1);
+    expect(run.log.some((line) => line.startsWith('::error title=coffer%3A integrity') && line.includes('file=infra/secrets/tampered.yaml'))).toBe(true);
+    expect(run.summary).not.toMatch(/keyless/);
+  });
 });
+

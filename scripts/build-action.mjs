@@ -15,8 +15,10 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node24',
-  minifySyntax: true,
-  minifyWhitespace: true,
+  // full minification: a quarter smaller, so less to read and parse on every cold start
+  minify: true,
+  // some code compares class names (yaml's Pair), so names survive minification
+  keepNames: true,
   legalComments: 'eof',
   // ESM bundles have no require(); some dependencies still call it for node built-ins.
   banner: { js: "import { createRequire as __cofferRequire } from 'node:module'; const require = __cofferRequire(import.meta.url);" },

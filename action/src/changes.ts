@@ -60,14 +60,33 @@ async function ensureCommit(root: string, sha: string): Promise<void> {
  */
 export async function changedFiles(root: string, base: string): Promise<string[]> {
   await ensureCommit(root, base);
-  const diff = (range: string) => git(root, ['-c', 'core.quotepath=off', 'diff', '--name-only', '-z', '--diff-filter=d', range]);
-  let output: string;
-  try {
-    output = await diff(`${base}...HEAD`);
-  } catch {
-    output = await diff(base);
-  }
+  const output = await diffAgainst(root, base, ['--name-only', '-z']);
   return output.split('\0').filter((path) => path !== '');
+}
+
+async function diffAgainst(root: string, base: string, args: readonly string[]): Promise<string> {
+  const diff = (range: string) => git(root, ['-c', 'core.quotepath=off', 'diff', '--no-color', '--no-ext-diff', '--diff-filter=d', ...args, range]);
+  try {
+    return await diff(`${base}...HEAD`);
+  } catch {
+    return diff(base);
+  }
+}
+
+/**
+ * The first line each changed file adds or modifies (repository paths): where a problem that has no
+ * line of its own (a plaintext file, wrong recipients) is annotated, so it shows in the pull request's diff.
+ */
+export async function firstChangedLines(root: string, base: string): Promise<Map<string, number>> {
+  const output = await diffAgainst(root, base, ['--unified=0', '--no-renames']);
+  const first = new Map<string, number>();
+  let file: string | undefined;
+  for (const line of output.split('\n')) {
+    if (line.startsWith('+++ ')) file = line.startsWith('+++ b/') ? line.slice(6) : undefined;
+    const hunk = /^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@/.exec(line);
+    if (hunk && file !== undefined && !first.has(file) && hunk[2] !== '0') first.set(file, Math.max(1, Number(hunk[1])));
+  }
+  return first;
 }
 
 /** Repository-relative path of a file named relative to the policy's directory. */

@@ -9,7 +9,7 @@ import { CofferError, isCofferError } from '../../src/errors.js';
 import type { KeyRing } from '../../src/file/key-ring.js';
 import { findPolicyFile } from '../../src/policy/policy-file.js';
 import { VERSION } from '../../src/version.js';
-import { baseOfEvent, changedFiles, pathsToVerify, repositoryPath, repositoryRoot } from './changes.js';
+import { baseOfEvent, changedFiles, firstChangedLines, pathsToVerify, repositoryPath, repositoryRoot } from './changes.js';
 import { decryptLeaves } from './decrypt.js';
 import { type ExportTarget, parseExportTargets, renderDotenvFile, renderJsonFile } from './export.js';
 import { expandFiles, splitList } from './files.js';
@@ -134,8 +134,10 @@ async function runVerify(runner: Runner): Promise<string | undefined> {
   const root = await repositoryRoot(cwd);
   const base = readInput(runner, 'base') || (await baseOfEvent(runner.env['GITHUB_EVENT_PATH']));
   let paths: string[] | undefined;
+  let firstLines = new Map<string, number>();
   if (base) {
     paths = pathsToVerify(root, found.path, await changedFiles(root, base));
+    firstLines = await firstChangedLines(root, base);
     if (paths?.length === 0) {
       runner.write(`coffer: no file under ${repositoryPath(root, root, dirname(found.path)) || '.'} changed since ${base.slice(0, 12)}`);
       setOutput(runner, 'problems', '0');
@@ -158,7 +160,12 @@ async function runVerify(runner: Runner): Promise<string | undefined> {
     if (privateDir) await removePrivateDir(privateDir).catch(() => undefined);
   }
   const policyDir = dirname(found.path);
-  const located = report.problems.map((item) => ({ ...item, file: repositoryPath(root, policyDir, item.file) }));
+  // A problem without a line of its own goes on the first line the pull request changed in its file.
+  const located = report.problems.map((item) => {
+    const file = repositoryPath(root, policyDir, item.file);
+    const line = item.line ?? firstLines.get(file);
+    return { ...item, file, ...(line !== undefined ? { line } : {}) };
+  });
   for (const item of located) {
     annotate(runner, {
       level: item.severity === 'note' ? 'notice' : item.severity,

@@ -70,7 +70,8 @@ describe('verify mode', () => {
     expect(run.status).toBe(1);
     const annotation = run.log.find((line) => line.startsWith('::error title=coffer%3A not-encrypted'));
     expect(annotation).toBeDefined();
-    expect(annotation).toContain('file=infra/secrets/leak.yaml');
+    // a whole-file problem, annotated on the first line the pull request added, so it shows in the diff
+    expect(annotation).toContain('file=infra/secrets/leak.yaml,line=1::');
     expect(run.log.at(-1)).not.toContain('plaintext-token-zxcvb');
     expect(run.stdout).not.toContain('plaintext-token-zxcvb');
     // the step's failure line, separate from the annotations

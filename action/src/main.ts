@@ -15,7 +15,7 @@ import { type ExportTarget, parseExportTargets, renderDotenvFile, renderJsonFile
 import { expandFiles, splitList } from './files.js';
 import { createIdentityKeyRing, describeIdentity, identityEnvironment } from './identity.js';
 import { masksOf } from './masks.js';
-import { isPrivateDir, removePrivateDir } from './post.js';
+import { isPrivateDir, removeGnupgHome, removePrivateDir } from './post.js';
 import {
   addMask,
   annotate,
@@ -80,19 +80,21 @@ async function runDecrypt(runner: Runner): Promise<void> {
     leaves = await decryptLeaves(expanded.files, cwd, keys, describeIdentity(identity));
   } finally {
     // the imported PGP keyring is needed no longer than the decryption
-    await removePrivateDir(join(privateDir, 'gnupg')).catch(() => undefined);
+    await removeGnupgHome(privateDir).catch(() => undefined);
   }
 
-  // Nothing reaches the log or a file before every value is masked.
+  // Nothing reaches the log or a file before every value is masked: first every value the files keep
+  // encrypted (but `true`, `false` and null), then whatever else is exported (values left in clear).
+  const masked = new Set<string>();
+  const mask = (value: string) => {
+    for (const text of masksOf(value)) {
+      if (!masked.has(text)) addMask(runner, text);
+      masked.add(text);
+    }
+  };
+  for (const leaf of leaves) if (leaf.encrypted && !leaf.trivial) mask(leaf.value);
   const selection = selectValues(leaves, selectors, prefix);
-  const exported = new Set(selection.values.map((item) => `${item.file}\0${item.keyPath}`));
-  const masks = new Set<string>();
-  for (const leaf of leaves) {
-    // every exported value, and every value the file keeps encrypted (but `true`, `false` and null, unless exported)
-    const isExported = exported.has(`${leaf.file}\0${leaf.keyPath}`);
-    if (isExported || (leaf.encrypted && !leaf.trivial)) for (const mask of masksOf(leaf.value)) masks.add(mask);
-  }
-  for (const mask of masks) addMask(runner, mask);
+  for (const item of selection.values) mask(item.value);
   reportMissing(runner, 'keys', selection.unmatched, failOnMissing);
 
   await exportValues(runner, targets, selection.values, privateDir);

@@ -10,9 +10,16 @@ export function isPrivateDir(path: string, runnerTemp: string | undefined): bool
   return Boolean(runnerTemp) && path.startsWith(`${runnerTemp}/`) && basename(path).startsWith('coffer-') && !path.slice(runnerTemp!.length + 1).includes('/');
 }
 
-/** Stops the gpg-agent of an imported keyring, then deletes the directory. */
+/** Stops the gpg-agent of the PGP keyring imported into the private directory, then deletes the keyring. */
+export async function removeGnupgHome(privateDir: string): Promise<void> {
+  const gnupgHome = join(privateDir, 'gnupg');
+  if (!existsSync(gnupgHome)) return;
+  spawnSync('gpgconf', ['--kill', 'all'], { env: { ...process.env, GNUPGHOME: gnupgHome }, stdio: 'ignore', timeout: 5000 });
+  await rm(gnupgHome, { recursive: true, force: true, maxRetries: 3 });
+}
+
+/** Deletes the private directory with everything in it (files, keyring). */
 export async function removePrivateDir(path: string): Promise<void> {
-  const gnupgHome = join(path, 'gnupg');
-  if (existsSync(gnupgHome)) spawnSync('gpgconf', ['--kill', 'all'], { env: { ...process.env, GNUPGHOME: gnupgHome }, stdio: 'ignore', timeout: 5000 });
+  await removeGnupgHome(path);
   await rm(path, { recursive: true, force: true, maxRetries: 3 });
 }

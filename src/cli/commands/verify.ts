@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { CofferError, ExitCode } from '../../errors.js';
 import type { CliContext } from '../context.js';
 import { absolutePath } from '../file-access.js';
-import { VERSION } from '../main.js';
+import { VERSION } from '../../version.js';
 
 interface VerifyCommandOptions {
   staged?: boolean;

@@ -81,8 +81,8 @@ export class GitHubSpec {
       for (const method of ['get', 'post', 'put', 'patch', 'delete']) {
         const op = item[method] as Json | undefined;
         if (!op) continue;
-        const names: string[] = [];
-        const pattern = new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{([^}]+)\\?\}|\{([^}]+)\}/g, (_m, a, b) => (names.push(a ?? b), '([^/]+)'))}$`);
+        const names = [...template.matchAll(/\{([^}]+)\}/g)].map((found) => found[1]!);
+        const pattern = new RegExp(`^${template.split(/\{[^}]+\}/).map((part) => part.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('([^/]+)')}$`);
         const parameters = [...shared, ...((op['parameters'] as Json[] | undefined) ?? [])].map((p) => this.resolve(p) as unknown as Parameter);
         const body = op['requestBody'] ? (this.resolve(op['requestBody'] as Json)['content'] as Json | undefined)?.['application/json'] : undefined;
         const responses: Record<string, Json | undefined> = {};

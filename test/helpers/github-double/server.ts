@@ -64,6 +64,8 @@ export interface GitHubDoubleOptions {
   branchCommit?: (branch: string) => string | undefined;
   /** Items per page when the client asks for none (GitHub: 30). */
   defaultPageSize?: number;
+  /** Served under this path, as GitHub Enterprise Server serves `/api/v3`. */
+  pathPrefix?: string;
 }
 
 const NOW = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -77,7 +79,6 @@ export class GitHubDouble {
   readonly failures: InjectedFailure[] = [];
   /** Commits pushed straight to the default branch (no pull request). */
   private server: Server | undefined;
-  private nextId = 1000;
   url = '';
 
   constructor(readonly options: GitHubDoubleOptions) {}
@@ -106,26 +107,31 @@ export class GitHubDouble {
     this.failures.push({ times: 1, ...failure });
   }
 
-  /** A merged pull request whose commits are `commits` (set up by the test). */
-  addMergedPull(pull: { head: string; author: string; title?: string; commits: string[] }): DoublePull {
+  /** A pull request set up by the test (open, or closed and merged with `commits`). */
+  addPull(pull: { head: string; author: string; sha: string; state: 'open' | 'merged'; title?: string; commits?: string[] }): DoublePull {
     const created: DoublePull = {
       number: this.pulls.length + 1,
       title: pull.title ?? `merge ${pull.head}`,
       body: null,
       head: pull.head,
-      headSha: pull.commits.at(-1) ?? '0'.repeat(40),
+      headSha: pull.sha,
       base: this.options.defaultBranch ?? 'main',
       author: pull.author,
-      state: 'closed',
-      mergedAt: NOW(),
+      state: pull.state === 'open' ? 'open' : 'closed',
+      mergedAt: pull.state === 'merged' ? NOW() : null,
       labels: [],
       requestedReviewers: [],
       requestedTeams: [],
-      commits: pull.commits,
+      commits: pull.commits ?? [pull.sha],
       createdAt: NOW(),
     };
     this.pulls.push(created);
     return created;
+  }
+
+  /** A merged pull request whose commits are `commits`. */
+  addMergedPull(pull: { head: string; author: string; title?: string; commits: string[] }): DoublePull {
+    return this.addPull({ ...pull, sha: pull.commits.at(-1) ?? '0'.repeat(40), state: 'merged' });
   }
 
   addReview(review: Omit<DoubleReview, 'submittedAt' | 'commit'> & { commit?: string }): void {
@@ -135,6 +141,13 @@ export class GitHubDouble {
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', this.url);
+    const prefix = this.options.pathPrefix ?? '';
+    if (prefix && url.pathname.startsWith(`${prefix}/`)) url.pathname = url.pathname.slice(prefix.length);
+    else if (prefix) {
+      this.violations.push({ where: 'request', operation: `${request.method} ${url.pathname}`, message: `not under ${prefix}` });
+      response.writeHead(404).end();
+      return;
+    }
     const method = request.method ?? 'GET';
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
@@ -201,7 +214,8 @@ export class GitHubDouble {
       next.set('page', String(page + 1));
       const lastQuery = new URLSearchParams(query);
       lastQuery.set('page', String(last));
-      headers['link'] = `<${this.url}${path}?${next}>; rel="next", <${this.url}${path}?${lastQuery}>; rel="last"`;
+      const base = `${this.url}${this.options.pathPrefix ?? ''}${path}`;
+      headers['link'] = `<${base}?${next}>; rel="next", <${base}?${lastQuery}>; rel="last"`;
     }
     return [items.slice((page - 1) * size, page * size), headers];
   }
@@ -227,7 +241,7 @@ export class GitHubDouble {
   }
 
   private label(name: string): Json {
-    return { id: name.length * 7919, node_id: `L_${name}`, url: `${this.url}/repos/${this.options.owner}/${this.options.repo}/labels/${encodeURIComponent(name)}`, name, description: null, color: 'ededed', default: false };
+    return { id: name.length * 7919, node_id: `L_${name}`, url: `${this.url}/repos/${this.options.owner}/${this.options.repo}/labels/${encodeURIComponent(name)}`, name, description: 'set by coffer', color: 'ededed', default: false };
   }
 
   /** A pull request in the shape of `pull-request` (full) or `pull-request-simple` (lists). */
@@ -250,7 +264,7 @@ export class GitHubDouble {
       user: this.user(pull.author),
       labels: pull.labels.map((name) => this.label(name)),
       requested_reviewers: pull.requestedReviewers.map((login) => this.user(login)),
-      requested_teams: pull.requestedTeams.map((slug, index) => ({ id: 900 + index, node_id: `T_${slug}`, url: `${this.url}/teams/${slug}`, html_url: `https://github.com/orgs/${owner}/teams/${slug}`, name: slug, slug, description: null, privacy: 'closed', notification_setting: 'notifications_enabled', permission: 'pull', members_url: `${this.url}/teams/${slug}/members{/member}`, repositories_url: `${this.url}/teams/${slug}/repos`, parent: null, type: 'team' })),
+      requested_teams: pull.requestedTeams.map((slug, index) => ({ id: 900 + index, node_id: `T_${slug}`, url: `${this.url}/teams/${slug}`, html_url: `https://github.com/orgs/${owner}/teams/${slug}`, name: slug, slug, description: null, privacy: 'closed', notification_setting: 'notifications_enabled', permission: 'pull', members_url: `${this.url}/teams/${slug}/members{/member}`, repositories_url: `${this.url}/teams/${slug}/repos`, parent: null, type: 'organization' })),
       head: branchRef(pull.head, pull.headSha),
       base: branchRef(pull.base, this.options.branchCommit?.(pull.base) ?? '0'.repeat(40)),
       created_at: pull.createdAt,

@@ -1,8 +1,12 @@
-// Reading a git repository with isomorphic-git, given { fs, dir } like isomorphic-git's own API:
-// commits in parents-before-children order, tree diffs by object id (only subtrees whose oid
-// changed are read), blobs and trees cached by oid so each object is read and parsed once.
+// Reading a git repository, given { fs, dir } like isomorphic-git's own API: commits in
+// parents-before-children order, tree diffs by object id (only subtrees whose oid changed are
+// read), blobs and trees cached by oid so each object is read and parsed once. Objects come from
+// the native reader (objects.ts) when the repository is on disk and it finds them, else from
+// isomorphic-git (one shared cache, so pack indexes are parsed once).
+import { promises as nodePromises } from 'node:fs';
 import * as git from 'isomorphic-git';
 import { CofferError } from '../errors.js';
+import { createObjectReader, type GitObject, type ObjectReader, parseCommit, parseTree } from './objects.js';
 
 /** node:fs, or anything with the same promises API (isomorphic-git's FsClient). */
 export type GitFs = Parameters<typeof git.readBlob>[0]['fs'] & { promises: { readFile(path: string, encoding: 'utf8'): Promise<string> } };
@@ -59,6 +63,12 @@ const TREE_MODE = '040000';
 function gitError(error: unknown, what: string, dir: string): CofferError {
   if (error instanceof CofferError) return error;
   const code = (error as { code?: string })?.code;
+  if (code === 'CorruptObjectError') {
+    return new CofferError('FILE_UNREADABLE', `${dir}: ${what}: a git object is corrupt (${(error as Error).message})`, {
+      hints: ['run `git fsck` to find damaged objects; a fresh clone or `git fetch` may restore them'],
+      cause: error,
+    });
+  }
   if (code === 'NotFoundError') {
     return new CofferError('FILE_UNREADABLE', `${dir}: ${what}: a git object is missing`, {
       hints: ['the repository may be a shallow or partial clone: run `git fetch --unshallow`', 'run `git fsck` to check the repository'],
@@ -90,12 +100,28 @@ export async function openRepository({ fs, dir }: { fs: GitFs; dir: string }): P
   const trees = new Map<string, Promise<git.TreeEntry[]>>();
   const commits = new Map<string, Promise<GitCommit>>();
   const base = { fs, dir: root, gitdir, cache };
+  // the native reader needs the real file system; an injected fs goes through isomorphic-git alone
+  let reader: ObjectReader | undefined;
+  try {
+    reader = (fs.promises as unknown) === nodePromises ? createObjectReader(gitdir) : undefined;
+  } catch {
+    reader = undefined;
+  }
+  const readNative = (oid: string, type: GitObject['type']): Buffer | undefined => {
+    const object = reader?.read(oid);
+    if (!object) return undefined;
+    if (object.type !== type) throw Object.assign(new Error(`${oid} is a ${object.type}, not a ${type}`), { code: 'ObjectTypeError' });
+    return object.data;
+  };
 
   const readTree = (oid: string) => {
     let tree = trees.get(oid);
     if (!tree) {
-      tree = git.readTree({ ...base, oid }).then(
-        (result) => result.tree,
+      tree = (async () => {
+        const data = readNative(oid, 'tree');
+        return data ? (parseTree(data) as git.TreeEntry[]) : (await git.readTree({ ...base, oid })).tree;
+      })().then(
+        (result) => result,
         (error: unknown) => {
           throw gitError(error, `tree ${oid.slice(0, 7)}`, root);
         },
@@ -108,7 +134,12 @@ export async function openRepository({ fs, dir }: { fs: GitFs; dir: string }): P
   const readCommit = (oid: string) => {
     let commit = commits.get(oid);
     if (!commit) {
-      commit = git.readCommit({ ...base, oid }).then(
+      commit = (async () => {
+        const data = readNative(oid, 'commit');
+        if (!data) return git.readCommit({ ...base, oid });
+        const { gpgsig, payload, parents: parent, ...rest } = parseCommit(data);
+        return { oid, payload, commit: { ...rest, parent, ...(gpgsig ? { gpgsig } : {}) } };
+      })().then(
         ({ commit: object, payload }) => ({
           oid,
           parents: object.parent,
@@ -203,7 +234,7 @@ export async function openRepository({ fs, dir }: { fs: GitFs; dir: string }): P
     diffTrees: (before, after) => diffTrees(before, after),
     async readBlob(oid) {
       try {
-        return (await git.readBlob({ ...base, oid })).blob;
+        return readNative(oid, 'blob') ?? (await git.readBlob({ ...base, oid })).blob;
       } catch (error) {
         throw gitError(error, `blob ${oid.slice(0, 7)}`, root);
       }

@@ -52,7 +52,7 @@ export function worktreeSource(root: string): FileSource {
     },
     read: async (path) => {
       try {
-        return new Uint8Array(fs.readFileSync(join(root, path)));
+        return fs.readFileSync(join(root, path));
       } catch {
         return undefined;
       }

@@ -134,6 +134,16 @@ export async function verifyRepository(options: VerifyOptions): Promise<VerifyRe
     }
     return lookup;
   };
+  // each environment's recipients, resolved once for all its files
+  const plans = new Map<PolicyEnvironment, ReturnType<typeof planForEnvironment>>();
+  const planOf = (config: CofferConfig, environment: PolicyEnvironment) => {
+    let plan = plans.get(environment);
+    if (!plan) {
+      plan = planForEnvironment(config, environment);
+      plans.set(environment, plan);
+    }
+    return plan;
+  };
   const worthReading = (path: string) => {
     const store = detectStore(path);
     return PROBED_STORES.has(store) || (policy.kind === 'coffer' ? environmentsOf(policy.config, path).matches.length > 0 : true);
@@ -189,7 +199,7 @@ export async function verifyRepository(options: VerifyOptions): Promise<VerifyRe
       content,
       claimed,
       describeKey,
-      ...(environment ? { environment: environment.name, expected: planForEnvironment(policy.config as CofferConfig, environment) } : {}),
+      ...(environment ? { environment: environment.name, expected: planOf(policy.config as CofferConfig, environment) } : {}),
       ...(ruleGroups ? { expected: ruleGroups, environment: ruleName } : {}),
       ...(store === 'yaml' || store === 'json' ? { validateMetadata } : {}),
     };

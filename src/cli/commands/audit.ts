@@ -9,9 +9,12 @@ import { CofferError } from '../../errors.js';
 import { formatTable } from './access.js';
 import { type CliContext, writeJson } from '../context.js';
 import { type HistoryCommandOptions, type HistoryScope, loadHistoryScope } from '../git-history.js';
+import { addGitHubOptions, type GitHubCommandOptions } from '../github-remote.js';
 import { addIdentityOptions } from '../options.js';
+import { auditApprovals } from './audit-approvals.js';
 
-interface AuditOptions extends HistoryCommandOptions {
+interface AuditOptions extends HistoryCommandOptions, GitHubCommandOptions {
+  approvals?: boolean;
   verify?: boolean;
   anomalies?: boolean;
   production?: string[];
@@ -54,11 +57,17 @@ export function registerAuditCommand(program: Command, context: CliContext): voi
     .option('--window <window>', 'allowed change window in the author\'s time, e.g. "Mon-Fri 08:00-18:00"')
     .option('--ref <rev>', 'walk the history of this branch or commit (default HEAD)')
     .option('--no-decrypt', 'do not use a key (no MAC checks of past versions)')
+    .option('--approvals', 'on GitHub: every change to a secrets file on the default branch came through a pull request with approvals.required approving reviews by others than its author')
     .option('--json', 'machine-readable output');
+  addGitHubOptions(command, false);
   addIdentityOptions(command);
   command
     .addHelpText('after', '\nExit code 3 when anything is found.\n\nExamples:\n  coffer audit --verify\n  coffer audit --anomalies --window "Mon-Fri 08:00-18:00" --json')
     .action(async (options: AuditOptions) => {
+      if (options.approvals) {
+        if ((await auditApprovals(context, options)) > 0) program.setOptionValue('__exitCode', 3);
+        if (!options.verify && !options.anomalies) return;
+      }
       const verify = options.verify || !options.anomalies;
       const anomalies = options.anomalies || !options.verify;
       const scope = await loadHistoryScope(context, options, 'coffer audit');

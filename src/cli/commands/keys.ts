@@ -7,6 +7,7 @@ import { listRecipients, type RecipientPlan, recipientPlanOf } from '../../file/
 import { openFile, rotateDataKey, updateRecipients } from '../../file/secrets-file.js';
 import { generateAgeIdentity } from '../../keys/age.js';
 import { type CliContext, writeJson } from '../context.js';
+import { addRotateDueOptions, type RotateDueOptions, runRotateDue } from './rotate-due.js';
 import { absolutePath, modifyFile } from '../file-access.js';
 import { listEncryptedFiles, takeInventory, unmatchedGlobError } from '../../policy/inventory.js';
 import type { Policy } from '../../policy/policy-file.js';
@@ -28,7 +29,7 @@ interface UpdateKeysOptions extends KeyOptions, RecipientOptions {
   allowUnmatched?: boolean;
 }
 
-interface RotateOptions extends KeyOptions {
+interface RotateOptions extends KeyOptions, RotateDueOptions {
   inputType?: string;
   addAge?: string[];
   rmAge?: string[];
@@ -156,10 +157,11 @@ Examples:
   const rotate = program
     .command('rotate')
     .description('generate a new data key and re-encrypt every value (after someone lost access)')
-    .argument('<files...>', 'encrypted files')
+    .argument('[files...]', 'encrypted files (or --due)')
     .option('--add-age <recipients>', 'also wrap for these age recipients (comma-separated, repeatable)', collect)
     .option('--rm-age <recipients>', 'stop wrapping for these age recipients (comma-separated, repeatable)', collect)
     .option('--input-type <store>', 'store of the files (default: from the extension)');
+  addRotateDueOptions(rotate);
   addIdentityOptions(rotate);
   addOutputOptions(rotate);
   rotate
@@ -173,9 +175,13 @@ Values the removed person could read must still be changed at their source.
 
 Examples:
   coffer rotate secrets/prod.yaml
-  coffer rotate --rm-age age1old... secrets/*.yaml`,
+  coffer rotate --rm-age age1old... secrets/*.yaml
+  coffer rotate --due --dry-run           # what is due, by environment
+  coffer rotate --due                     # commit, push, open or update the pull requests`,
     )
     .action(async (files: string[], options: RotateOptions) => {
+      if (options.due) return runRotateDue(context, files, options);
+      if (files.length === 0) throw new CofferError('USAGE', 'rotate needs files, or --due', { hints: ['coffer rotate secrets/prod.yaml', 'coffer rotate --due --dry-run'] });
       const keys = await createKeyRing(context, options);
       const split = (lists: string[] | undefined) => (lists ?? []).flatMap((list) => list.split(',')).map((r) => r.trim()).filter(Boolean);
       const adding = split(options.addAge);

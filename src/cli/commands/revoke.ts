@@ -17,10 +17,14 @@ import { requireCofferConfig } from '../../policy/policy-file.js';
 import { type CliContext, note, writeJson } from '../context.js';
 import { modifyFile } from '../file-access.js';
 import { createKeyRing } from '../key-setup.js';
+import { missingTokenError, resolveGitHubSettings } from '../../github/client.js';
+import { addGitHubOptions, type GitHubCommandOptions } from '../github-remote.js';
 import { addIdentityOptions, type KeyOptions } from '../options.js';
+import { openOffboardingPullRequest } from './revoke-pr.js';
 
-interface RevokeOptions extends KeyOptions {
+interface RevokeOptions extends KeyOptions, GitHubCommandOptions {
   dryRun?: boolean;
+  pr?: boolean;
 }
 
 /** Key paths of the values stored encrypted (the ones a reader of the data key could see). */
@@ -57,7 +61,9 @@ export function registerRevokeCommand(program: Command, context: CliContext): vo
     .argument('<name>', 'a recipient of coffer.yaml')
     .option('--dry-run', 'show the files, key paths and coffer.yaml changes without writing')
     .option('--json', 'machine-readable output')
-    .option('-q, --quiet', 'print only the key paths');
+    .option('-q, --quiet', 'print only the key paths')
+    .option('--pr', 'commit the changes on coffer/revoke-NAME-DATE, push it and open the offboarding pull request (GITHUB_TOKEN or --token)');
+  addGitHubOptions(command);
   addIdentityOptions(command);
   command
     .addHelpText(
@@ -73,6 +79,7 @@ Examples:
     )
     .action(async (name: string, options: RevokeOptions) => {
       const config = await requireCofferConfig(context.cwd, { ...(options.config ? { configPath: options.config } : {}), env: context.env }, 'coffer revoke');
+      if (options.pr && !options.dryRun && options.push !== false && !resolveGitHubSettings(options, context.env).token) throw missingTokenError('coffer revoke --pr');
       const recipient = config.recipients.get(name);
       if (!recipient) throw unknownRecipientError(config, name);
       const edit = removeRecipientFromPolicy(config, await readFile(config.path, 'utf8'), name);
@@ -102,8 +109,9 @@ Examples:
         // last, so a failed rotation leaves the policy (and a rerun) as it was
         await withFileLock(config.path, () => writeFileAtomic(config.path, edit.text));
       }
+      const pullRequest = options.pr && !options.dryRun ? await openOffboardingPullRequest(context, name, config, results, options) : undefined;
       if (options.json) {
-        writeJson(context, { recipient: name, dryRun: options.dryRun ?? false, files: results, policyChanges: edit.changes });
+        writeJson(context, { recipient: name, dryRun: options.dryRun ?? false, files: results, policyChanges: edit.changes, ...(pullRequest ? { pullRequest } : {}) });
         return;
       }
       for (const change of edit.changes) note(context, options.quiet, `${options.dryRun ? '[dry run] coffer.yaml would change' : 'coffer.yaml'}: ${change}`);

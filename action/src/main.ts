@@ -215,7 +215,21 @@ async function runRotate(runner: Runner): Promise<string | undefined> {
     // the whole CLI: loaded only in rotate mode
     const { runRotation } = await import('./rotate.js');
     const result = await runRotation(runner, { cwd: workingDirectory(runner), token, env, args });
-    return result.failure;
+    const opened = result.pullRequests.filter((item) => item.url);
+    for (const item of result.pullRequests) {
+      runner.write(`coffer: ${item.environment}: ${item.branch}${item.url ? ` -> ${item.url} (${item.action ?? 'updated'})` : result.dryRun ? ' (dry run)' : ''}`);
+    }
+    setOutput(runner, 'pull-requests', JSON.stringify(opened.map((item) => item.url)));
+    const rows = result.pullRequests.map((item) => `| ${item.environment} | \`${item.branch}\` | ${item.generated} | ${item.url ? `[${item.action ?? 'pull request'}](${item.url})` : '-'} |`);
+    appendSummary(
+      runner,
+      rows.length === 0
+        ? '### coffer rotate: nothing is due\n'
+        : `### coffer rotate${result.dryRun ? ' (dry run)' : ''}: ${rows.length} environment${rows.length === 1 ? '' : 's'}\n\n| environment | branch | generated | pull request |\n|---|---|---|---|\n${rows.join('\n')}\n`,
+    );
+    if (result.exitCode === 0) return undefined;
+    if (result.error) throw new CofferError('COMMAND_FAILED', `coffer rotate --due: ${result.error.message}`, { hints: result.error.hints });
+    return `coffer rotate --due failed (exit ${result.exitCode})`;
   } finally {
     await removePrivateDir(privateDir).catch(() => undefined);
   }

@@ -29,9 +29,9 @@ describe('rotate mode', () => {
     const token = 'ghs_FAKEtoken0123456789abcdef';
     const run = runAction(runner, { cwd: workspace, inputs: { mode: 'rotate', token, args: '--no-such-flag-for-test' } });
     expect(run.log[0]).toBe(`::add-mask::${token}`);
-    // commander's usage error, written by the CLI to the step's log (`--due` itself until rotate --due lands)
-    expect(run.log.some((line) => /^error: unknown option '--(?:no-such-flag-for-test|due)'$/.test(line))).toBe(true);
-    expect(run.log.find((line) => line.startsWith('::error'))).toMatch(/coffer rotate --due failed \(exit 2\)/);
+    // the CLI's own error (JSON under --json) becomes the step's failure (`--due` itself until rotate --due lands)
+    expect(run.log.find((line) => line.startsWith('::error'))).toMatch(/^::error title=coffer::coffer rotate --due: unknown option '--(?:no-such-flag-for-test|due)'$/);
+    expect(run.log.some((line) => line.startsWith('{'))).toBe(false);
     expect(run.status).toBe(1);
     // the private directory for an imported key is gone as soon as the rotation ends
     expect(run.state.get('private_dir')).toBeDefined();
@@ -41,5 +41,28 @@ describe('rotate mode', () => {
     const run = runAction(runner, { cwd: workspace, inputs: { mode: 'deploy' } });
     expect(run.status).toBe(1);
     expect(run.log.find((line) => line.startsWith('::error'))).toMatch(/mode must be decrypt, verify or rotate, not "deploy"/);
+  });
+});
+
+describe('the rotation report', () => {
+  it('reads the pull requests of `coffer rotate --due --json`, and the plans of a dry run', async () => {
+    const { readRotationReport } = await import('../../action/src/rotate.js');
+    expect(
+      readRotationReport({
+        dryRun: false,
+        pullRequests: [
+          { environment: 'prod', branch: 'coffer/rotate-prod-2026-11-23', committed: true, pushed: true, pullRequest: { url: 'https://github.com/o/r/pull/7', action: 'created' }, generated: ['a', 'b'] },
+          { environment: 'dev', branch: 'coffer/rotate-dev-2026-11-23', committed: false, pushed: false, generated: [] },
+        ],
+      }),
+    ).toEqual({
+      dryRun: false,
+      pullRequests: [
+        { environment: 'prod', branch: 'coffer/rotate-prod-2026-11-23', url: 'https://github.com/o/r/pull/7', action: 'created', generated: 2 },
+        { environment: 'dev', branch: 'coffer/rotate-dev-2026-11-23', generated: 0 },
+      ],
+    });
+    expect(readRotationReport({ dryRun: true, plans: [{ environment: 'prod', branch: 'b' }] })).toEqual({ dryRun: true, pullRequests: [{ environment: 'prod', branch: 'b', generated: 0 }] });
+    expect(readRotationReport(null)).toEqual({ dryRun: false, pullRequests: [] });
   });
 });

@@ -92,7 +92,10 @@ export function rotationBody(plan: RotationPlan): string {
     for (const secret of manual) parts.push(`- [ ] ${code(`${secret.file}: ${secret.keyPath}`)} (${cell(secret.policy)})`);
   }
   const generated = plan.secrets.length - manual.length;
-  if (generated > 0) parts.push('', `The ${generated} generated value${generated === 1 ? ' was' : 's were'} re-encrypted under the file's data key; every other value keeps its ciphertext. Deploy them before merging.`);
+  if (generated > 0) {
+    const one = generated === 1;
+    parts.push('', `${one ? 'The generated value was' : `The ${generated} generated values were`} encrypted under the file's data key; every other value keeps its ciphertext. Put ${one ? 'it' : 'them'} in place where ${one ? 'it is' : 'they are'} used before merging.`);
+  }
   return `${parts.join('\n')}\n`;
 }
 

@@ -123,6 +123,10 @@ describe('coffer rotate --due', () => {
     ]);
     expect(runGit(work, ['branch', '--list', 'coffer/*'])).toBe('');
     expect(double.requests).toEqual([]);
+    const table = await runIn(['rotate', '--due', '--dry-run']);
+    expect(table.stdout.split('\n')[0]).toMatch(/^BRANCH\s+KEY\s+STATUS\s+AGE\s+POLICY\s+CHANGE$/);
+    expect(table.stdout).toMatch(/secrets\/prod.yaml: stripe.key\s+overdue\s+200d\s+rotate 180d\s+manual/);
+    expect(table.stderr).toBe('[dry run] 2 due secrets in 1 pull request; nothing written\n');
   });
 
   it('fails before committing when there is no token', async () => {

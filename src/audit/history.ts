@@ -63,9 +63,9 @@ export interface SecretHistory {
   versionOf(oid: string, path: string): Promise<FileVersion>;
 }
 
-const FOLLOWED_STORES = new Set(['yaml', 'json', 'dotenv', 'ini']);
+export const FOLLOWED_STORES = new Set(['yaml', 'json', 'dotenv', 'ini']);
 
-interface Change {
+export interface Change {
   event: KeyEventKind;
   keyPath: string | null;
   recipientsAdded?: string[];
@@ -113,7 +113,26 @@ export function compareVersions(before: FileVersion | undefined, after: FileVers
   return [...changes.filter((change) => change.keyPath === null), ...changes.filter((change) => change.keyPath !== null)];
 }
 
-function changeKey(change: Change): string {
+/** One event of `commit` for `file`. */
+export function keyEvent(commit: GitCommit, file: string, item: Change, renamedFrom?: string): KeyEvent {
+  return {
+    commit: commit.oid,
+    date: new Date(commit.author.timestamp * 1000).toISOString(),
+    author: commit.author.name,
+    authorEmail: commit.author.email,
+    committer: commit.committer.name,
+    committerEmail: commit.committer.email,
+    file,
+    keyPath: item.keyPath,
+    event: item.event,
+    ...(renamedFrom ? { renamedFrom } : {}),
+    ...(item.recipientsAdded ? { recipientsAdded: item.recipientsAdded, recipientsRemoved: item.recipientsRemoved ?? [] } : {}),
+    ...(item.problem ? { problem: item.problem } : {}),
+    ...(item.decrypted ? { decrypted: true } : {}),
+  };
+}
+
+export function changeKey(change: Change): string {
   return `${change.keyPath ?? ''}\0${change.event}`;
 }
 
@@ -234,23 +253,7 @@ export async function readSecretHistory(repository: Repository, options: History
         }
       }
       if (change.after) revisions.push({ commit: commit.oid, path: change.path, oid: change.after });
-      for (const item of changes) {
-        events.push({
-          commit: commit.oid,
-          date: new Date(commit.author.timestamp * 1000).toISOString(),
-          author: commit.author.name,
-          authorEmail: commit.author.email,
-          committer: commit.committer.name,
-          committerEmail: commit.committer.email,
-          file: change.path,
-          keyPath: item.keyPath,
-          event: item.event,
-          ...(source ? { renamedFrom: source.path } : {}),
-          ...(item.recipientsAdded ? { recipientsAdded: item.recipientsAdded, recipientsRemoved: item.recipientsRemoved ?? [] } : {}),
-          ...(item.problem ? { problem: item.problem } : {}),
-          ...(item.decrypted ? { decrypted: true } : {}),
-        });
-      }
+      for (const item of changes) events.push(keyEvent(commit, change.path, item, source?.path));
     }
   }
   const tip = commits.at(-1);

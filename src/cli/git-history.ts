@@ -3,10 +3,12 @@
 import * as fs from 'node:fs';
 import { realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { readFileHistory } from '../audit/file-history.js';
 import { type KeyEvent, readSecretHistory, type SecretHistory } from '../audit/history.js';
 import { CofferError } from '../errors.js';
 import type { KeyRing } from '../file/key-ring.js';
 import { type CofferConfig, environmentFor, policyPath } from '../policy/coffer-config.js';
+import { openHistoryCache } from '../git/history-cache.js';
 import { openRepository, type Repository, repositoryPath } from '../git/repository.js';
 import type { CliContext } from './context.js';
 import { createKeyRing, loadCommandPolicy } from './key-setup.js';
@@ -38,7 +40,8 @@ function realDir(path: string): string {
   }
 }
 
-export async function loadHistoryScope(context: CliContext, options: HistoryCommandOptions, command: string): Promise<HistoryScope> {
+/** With `file`, only that file's history is walked (and cached under .git/coffer/): `coffer log FILE`. */
+export async function loadHistoryScope(context: CliContext, options: HistoryCommandOptions, command: string, file?: string): Promise<HistoryScope> {
   const cwd = realDir(context.cwd);
   const repository = await openRepository({ fs, dir: cwd });
   if (repository.shallow.length > 0) {
@@ -59,25 +62,30 @@ export async function loadHistoryScope(context: CliContext, options: HistoryComm
     }
   };
   const keys = options.decrypt === false ? undefined : await createKeyRing(context, { identity: options.identity ?? [], ...(options.config ? { config: options.config } : {}) }, policy);
-  const history = await readSecretHistory(repository, {
+  const historyOptions = {
     ...(options.ref ? { ref: options.ref } : {}),
     ...(keys ? { keys } : {}),
-    isSecretPath: (path) => environmentOf(path) !== undefined,
-  });
+    isSecretPath: (path: string) => environmentOf(path) !== undefined,
+  };
+  const toRepositoryPath = (name: string) => {
+    const absolute = resolve(cwd, name);
+    const path = repositoryPath(repository, realDir(absolute)) ?? repositoryPath(repository, absolute);
+    if (path === undefined) {
+      throw new CofferError('USAGE', `${name} is outside the git repository ${repository.dir}`, { hints: ['name a file inside the repository'], data: { file: name } });
+    }
+    return path;
+  };
+  const history =
+    file === undefined
+      ? await readSecretHistory(repository, historyOptions)
+      : await readFileHistory(repository, toRepositoryPath(file), { ...historyOptions, cache: openHistoryCache(repository.gitdir) });
   return {
     repository,
     ...(config ? { config } : {}),
     ...(keys ? { keys } : {}),
     history,
     environmentOf,
-    toRepositoryPath(file) {
-      const absolute = resolve(cwd, file);
-      const path = repositoryPath(repository, realDir(absolute)) ?? repositoryPath(repository, absolute);
-      if (path === undefined) {
-        throw new CofferError('USAGE', `${file} is outside the git repository ${repository.dir}`, { hints: ['name a file inside the repository'], data: { file } });
-      }
-      return path;
-    },
+    toRepositoryPath,
   };
 }
 

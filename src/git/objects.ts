@@ -305,3 +305,21 @@ export function parseTree(data: Buffer): ParsedTreeEntry[] {
   }
   return entries;
 }
+
+/** One entry of a raw tree by name, without parsing the others (a path lookup reads one entry per tree). */
+export function findTreeEntry(data: Buffer, name: string): ParsedTreeEntry | undefined {
+  const wanted = Buffer.from(name, 'utf8');
+  let position = 0;
+  while (position < data.length) {
+    const space = data.indexOf(0x20, position);
+    const nul = data.indexOf(0, space);
+    if (space < 0 || nul < 0 || nul + 21 > data.length) throw new CorruptObjectError('a tree entry is truncated');
+    if (nul - space - 1 === wanted.length && data.compare(wanted, 0, wanted.length, space + 1, nul) === 0) {
+      let mode = data.toString('latin1', position, space);
+      if (mode === '40000') mode = '040000';
+      return { mode, path: name, oid: data.toString('hex', nul + 1, nul + 21), type: mode === '040000' ? 'tree' : mode === '160000' ? 'commit' : 'blob' };
+    }
+    position = nul + 21;
+  }
+  return undefined;
+}

@@ -4,12 +4,12 @@
 // the native reader (objects.ts) when the repository is on disk and it finds them, else from
 // isomorphic-git (one shared cache, so pack indexes are parsed once).
 import { promises as nodePromises } from 'node:fs';
-import * as git from 'isomorphic-git';
+import type * as Git from 'isomorphic-git';
 import { CofferError } from '../errors.js';
-import { createObjectReader, type GitObject, type ObjectReader, parseCommit, parseTree } from './objects.js';
+import { createObjectReader, findTreeEntry, type GitObject, type ObjectReader, parseCommit, parseTree } from './objects.js';
 
 /** node:fs, or anything with the same promises API (isomorphic-git's FsClient). */
-export type GitFs = Parameters<typeof git.readBlob>[0]['fs'] & { promises: { readFile(path: string, encoding: 'utf8'): Promise<string> } };
+export type GitFs = Parameters<typeof Git.readBlob>[0]['fs'] & { promises: { readFile(path: string, encoding: 'utf8'): Promise<string>; stat(path: string): Promise<unknown> } };
 
 export interface GitPerson {
   name: string;
@@ -60,6 +60,50 @@ export interface Repository {
 
 const TREE_MODE = '040000';
 
+// isomorphic-git (300 kB of bundle) loads only when the native paths cannot answer: start-up is
+// a large part of a warm `coffer log FILE`
+let isomorphicGit: Promise<typeof Git> | undefined;
+const git = () => (isomorphicGit ??= import('isomorphic-git'));
+
+/** The nearest directory at or above `dir` that holds `.git` (what isomorphic-git's findRoot does). */
+async function findRoot(fs: GitFs, dir: string): Promise<string> {
+  let current = dir.replace(/\/+$/, '') || '/';
+  for (;;) {
+    try {
+      await fs.promises.stat(`${current === '/' ? '' : current}/.git`);
+      return current;
+    } catch {
+      const parent = current.slice(0, current.lastIndexOf('/')) || '/';
+      if (parent === current) throw new Error(`no .git above ${dir}`);
+      current = parent;
+    }
+  }
+}
+
+/** HEAD, a branch, tag or full ref from loose refs and packed-refs; undefined when the native reading cannot tell. */
+async function resolveRefNatively(fs: GitFs, gitdir: string, ref: string, depth = 0): Promise<string | undefined> {
+  if (/^[0-9a-f]{40}$/.test(ref)) return ref;
+  if (depth > 5 || ref.includes('..')) return undefined;
+  const read = (path: string) => fs.promises.readFile(`${gitdir}/${path}`, 'utf8').then(String, () => undefined);
+  const candidates = ref === 'HEAD' ? ['HEAD'] : ref.startsWith('refs/') ? [ref] : [`refs/heads/${ref}`, `refs/tags/${ref}`, `refs/remotes/${ref}`, ref];
+  let packed: Map<string, string> | undefined;
+  for (const candidate of candidates) {
+    const text = (await read(candidate))?.trim();
+    if (text?.startsWith('ref: ')) return resolveRefNatively(fs, gitdir, text.slice(5).trim(), depth + 1);
+    if (text && /^[0-9a-f]{40}$/.test(text)) return text;
+    packed ??= new Map(
+      ((await read('packed-refs')) ?? '')
+        .split('\n')
+        .filter((line) => /^[0-9a-f]{40} /.test(line))
+        .map((line) => [line.slice(41), line.slice(0, 40)]),
+    );
+    const oid = packed.get(candidate);
+    // an annotated tag's packed line names the tag object; isomorphic-git peels it
+    if (oid && !candidate.startsWith('refs/tags/')) return oid;
+  }
+  return undefined;
+}
+
 function gitError(error: unknown, what: string, dir: string): CofferError {
   if (error instanceof CofferError) return error;
   const code = (error as { code?: string })?.code;
@@ -85,7 +129,7 @@ function gitError(error: unknown, what: string, dir: string): CofferError {
 export async function openRepository({ fs, dir }: { fs: GitFs; dir: string }): Promise<Repository> {
   let root: string;
   try {
-    root = await git.findRoot({ fs, filepath: dir });
+    root = await findRoot(fs, dir);
   } catch (error) {
     throw new CofferError('USAGE', `${dir} is not inside a git repository`, {
       hints: ['run the command inside a git working tree (`git init` creates one)'],
@@ -97,7 +141,7 @@ export async function openRepository({ fs, dir }: { fs: GitFs; dir: string }): P
   const cache = {};
   const shallowText = await fs.promises.readFile(`${gitdir}/shallow`, 'utf8').catch(() => '');
   const shallow = String(shallowText).split('\n').filter(Boolean);
-  const trees = new Map<string, Promise<git.TreeEntry[]>>();
+  const trees = new Map<string, Promise<Git.TreeEntry[]>>();
   const commits = new Map<string, Promise<GitCommit>>();
   const base = { fs, dir: root, gitdir, cache };
   // the native reader needs the real file system; an injected fs goes through isomorphic-git alone
@@ -108,7 +152,9 @@ export async function openRepository({ fs, dir }: { fs: GitFs; dir: string }): P
     reader = undefined;
   }
   const readNative = (oid: string, type: GitObject['type']): Buffer | undefined => {
-    const object = reader?.read(oid);
+    let object = reader?.read(oid);
+    // an annotated tag where a commit is wanted: the commit it tags
+    for (let depth = 0; object?.type === 'tag' && type !== 'tag' && depth < 5; depth++) object = reader?.read(/^object ([0-9a-f]{40})/.exec(object.data.toString('latin1'))?.[1] ?? '');
     if (!object) return undefined;
     if (object.type !== type) throw Object.assign(new Error(`${oid} is a ${object.type}, not a ${type}`), { code: 'ObjectTypeError' });
     return object.data;
@@ -119,7 +165,7 @@ export async function openRepository({ fs, dir }: { fs: GitFs; dir: string }): P
     if (!tree) {
       tree = (async () => {
         const data = readNative(oid, 'tree');
-        return data ? (parseTree(data) as git.TreeEntry[]) : (await git.readTree({ ...base, oid })).tree;
+        return data ? (parseTree(data) as Git.TreeEntry[]) : (await (await git()).readTree({ ...base, oid })).tree;
       })().then(
         (result) => result,
         (error: unknown) => {
@@ -136,7 +182,7 @@ export async function openRepository({ fs, dir }: { fs: GitFs; dir: string }): P
     if (!commit) {
       commit = (async () => {
         const data = readNative(oid, 'commit');
-        if (!data) return git.readCommit({ ...base, oid });
+        if (!data) return (await git()).readCommit({ ...base, oid });
         const { gpgsig, payload, parents: parent, ...rest } = parseCommit(data);
         return { oid, payload, commit: { ...rest, parent, ...(gpgsig ? { gpgsig } : {}) } };
       })().then(
@@ -187,11 +233,11 @@ export async function openRepository({ fs, dir }: { fs: GitFs; dir: string }): P
     shallow,
     async resolveRef(ref) {
       try {
-        return await git.resolveRef({ fs, dir: root, gitdir, ref });
+        return (await resolveRefNatively(fs, gitdir, ref)) ?? (await (await git()).resolveRef({ fs, dir: root, gitdir, ref }));
       } catch (error) {
         if (/^[0-9a-f]{40}$/.test(ref)) return ref;
         try {
-          return await git.expandOid({ ...base, oid: ref });
+          return await (await git()).expandOid({ ...base, oid: ref });
         } catch {
           throw new CofferError('USAGE', `${root}: no commit or branch "${ref.slice(0, 60)}"`, {
             hints: ['a repository without commits has no history yet: commit first', 'name a branch, tag or commit id'],
@@ -203,38 +249,12 @@ export async function openRepository({ fs, dir }: { fs: GitFs; dir: string }): P
     },
     readCommit,
     async listCommits(ref = 'HEAD') {
-      const head = await repository.resolveRef(ref);
-      const boundary = new Set(shallow);
-      // iterative depth-first post-order: every parent is emitted before its children
-      const order: GitCommit[] = [];
-      const state = new Map<string, 'open' | 'done'>();
-      const stack: { oid: string; expanded: boolean }[] = [{ oid: head, expanded: false }];
-      while (stack.length > 0) {
-        const top = stack[stack.length - 1]!;
-        if (state.get(top.oid) === 'done') {
-          stack.pop();
-          continue;
-        }
-        const commit = await readCommit(top.oid);
-        if (!top.expanded) {
-          top.expanded = true;
-          state.set(top.oid, 'open');
-          if (!boundary.has(top.oid)) {
-            // older parents first, so siblings come out roughly by date
-            for (const parent of [...commit.parents].reverse()) if (!state.has(parent)) stack.push({ oid: parent, expanded: false });
-          }
-          continue;
-        }
-        stack.pop();
-        state.set(top.oid, 'done');
-        order.push(commit);
-      }
-      return sortByDate(order);
+      return walkCommits(await repository.resolveRef(ref), shallow, readCommit);
     },
     diffTrees: (before, after) => diffTrees(before, after),
     async readBlob(oid) {
       try {
-        return readNative(oid, 'blob') ?? (await git.readBlob({ ...base, oid })).blob;
+        return readNative(oid, 'blob') ?? (await (await git()).readBlob({ ...base, oid })).blob;
       } catch (error) {
         throw gitError(error, `blob ${oid.slice(0, 7)}`, root);
       }
@@ -243,7 +263,16 @@ export async function openRepository({ fs, dir }: { fs: GitFs; dir: string }): P
       let tree = (await readCommit(commit)).tree;
       const parts = path.split('/');
       for (const [index, part] of parts.entries()) {
-        const entry = (await readTree(tree)).find((item) => item.path === part);
+        let entry: { oid: string; type: string } | undefined;
+        if (reader && !trees.has(tree)) {
+          // one entry of the raw tree: a walk over thousands of commits parses nothing else
+          try {
+            const data = readNative(tree, 'tree');
+            entry = data ? findTreeEntry(data, part) : (await readTree(tree)).find((item) => item.path === part);
+          } catch (error) {
+            throw gitError(error, `tree ${tree.slice(0, 7)}`, root);
+          }
+        } else entry = (await readTree(tree)).find((item) => item.path === part);
         if (!entry) return undefined;
         if (index === parts.length - 1) return entry.type === 'blob' ? entry.oid : undefined;
         if (entry.type !== 'tree') return undefined;
@@ -253,6 +282,36 @@ export async function openRepository({ fs, dir }: { fs: GitFs; dir: string }): P
     },
   };
   return repository;
+}
+
+/** Every commit reachable from `head` (stopping at shallow boundaries), parents before children, ties by committer date. */
+export async function walkCommits(head: string, shallow: readonly string[], readCommit: (oid: string) => Promise<GitCommit>): Promise<GitCommit[]> {
+  const boundary = new Set(shallow);
+  // iterative depth-first post-order: every parent is emitted before its children
+  const order: GitCommit[] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const stack: { oid: string; expanded: boolean }[] = [{ oid: head, expanded: false }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (state.get(top.oid) === 'done') {
+      stack.pop();
+      continue;
+    }
+    const commit = await readCommit(top.oid);
+    if (!top.expanded) {
+      top.expanded = true;
+      state.set(top.oid, 'open');
+      if (!boundary.has(top.oid)) {
+        // older parents first, so siblings come out roughly by date
+        for (const parent of [...commit.parents].reverse()) if (!state.has(parent)) stack.push({ oid: parent, expanded: false });
+      }
+      continue;
+    }
+    stack.pop();
+    state.set(top.oid, 'done');
+    order.push(commit);
+  }
+  return sortByDate(order);
 }
 
 /** Parents before children, and otherwise oldest committer date first (Kahn's algorithm). */

@@ -4,7 +4,9 @@ import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blameFile } from '../../src/audit/blame.js';
 import { type KeyEvent, readSecretHistory, type SecretHistory } from '../../src/audit/history.js';
+import { readFileHistory } from '../../src/audit/file-history.js';
 import { filterEvents } from '../../src/audit/log.js';
+import { openHistoryCache } from '../../src/git/history-cache.js';
 import { openRepository } from '../../src/git/repository.js';
 import { keyRingFor, makeTestKey, type TestKey } from '../helpers/keys.js';
 import { createTestRepo, SecretsWriter, type TestRepo } from '../git/repo.js';
@@ -144,5 +146,25 @@ describe('readSecretHistory', () => {
     expect(withKey?.find((row) => row.keyPath === 'db.password')).toMatchObject({ date: '2024-07-01T10:00:00.000Z', author: 'Bob' });
     expect(withKey?.find((row) => row.keyPath === 'db.user')).toMatchObject({ date: '2024-04-02T10:00:00.000Z', event: 'changed' });
     expect(withKey?.find((row) => row.keyPath === 'db.user')?.reEncryptedAt).toBeUndefined();
+  });
+
+  it('walks one file like the whole history does, cold and from the .git/coffer cache, with and without a key', async () => {
+    const isSecretPath = (file: string) => file.startsWith('secrets/');
+    const forFile = (history: SecretHistory) => filterEvents(history, history.events, { file: 'secrets/prod.yaml' });
+    const cold = await readFileHistory(await openRepository({ fs, dir: repo.dir }), 'secrets/prod.yaml', { isSecretPath, cache: openHistoryCache(`${repo.dir}/.git`) });
+    expect(cold.events).toEqual(forFile(keyless));
+    expect(cold.renames.map((rename) => [rename.from, rename.to])).toEqual([['secrets/app.yaml', 'secrets/prod.yaml']]);
+    expect(fs.existsSync(`${repo.dir}/.git/coffer/history-cache.json`)).toBe(true);
+    const warm = await readFileHistory(await openRepository({ fs, dir: repo.dir }), 'secrets/prod.yaml', { isSecretPath, cache: openHistoryCache(`${repo.dir}/.git`) });
+    expect(warm.events).toEqual(forFile(keyless));
+    const keyedFile = await readFileHistory(await openRepository({ fs, dir: repo.dir }), 'secrets/prod.yaml', { isSecretPath, keys: keyRingFor(alice), cache: openHistoryCache(`${repo.dir}/.git`) });
+    expect(keyedFile.events).toEqual(forFile(keyed));
+    // a damaged cache is ignored and rebuilt
+    fs.writeFileSync(`${repo.dir}/.git/coffer/history-cache.json`, '{"version":1,"commits":');
+    const rebuilt = await readFileHistory(await openRepository({ fs, dir: repo.dir }), 'secrets/prod.yaml', { isSecretPath, cache: openHistoryCache(`${repo.dir}/.git`) });
+    expect(rebuilt.events).toEqual(forFile(keyless));
+    expect(JSON.parse(fs.readFileSync(`${repo.dir}/.git/coffer/history-cache.json`, 'utf8')).version).toBe(1);
+    // a file that is not a secrets file has no events
+    expect((await readFileHistory(await openRepository({ fs, dir: repo.dir }), 'notes.yaml', { isSecretPath })).events).toEqual([]);
   });
 });

@@ -46,7 +46,7 @@ Examples:
   coffer log --env prod --since 90d --ndjson >> audit.ndjson`,
     )
     .action(async (file: string | undefined, keyPath: string | undefined, options: LogOptions) => {
-      const scope = await loadHistoryScope(context, options, 'coffer log');
+      const scope = await loadHistoryScope(context, options, 'coffer log', file);
       const events = filterEvents(scope.history, scope.history.events, {
         ...(options.since ? { since: parseDateOption(options.since, '--since') } : {}),
         ...(options.until ? { until: parseDateOption(options.until, '--until') } : {}),

@@ -1,8 +1,11 @@
 // `coffer verify [PATHS]`: the check for pre-commit hooks and CI. Exit 0 clean, 3 problems found,
-// 2 usage or configuration error. The checks load on demand, so other commands never pay for ajv.
+// 2 usage or configuration error. main.ts imports this module only for `verify` (and help), so the
+// checks are imported statically: a dynamic import here would be one more module-graph load in turn.
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CofferError, ExitCode } from '../../errors.js';
+import { renderText, toJsonReport, toSarif } from '../../verify/render.js';
+import { verifyRepository } from '../../verify/verify.js';
 import type { CliContext } from '../context.js';
 import { absolutePath } from '../file-access.js';
 import { VERSION } from '../../version.js';
@@ -69,8 +72,6 @@ Examples:
       }
       if (options.keyless && options.keys) throw new CofferError('USAGE', '--keyless and --keys cannot be used together');
       const useKeys = !options.keyless && (options.keys || (await hasIdentity(context, options)));
-      const { verifyRepository } = await import('../../verify/verify.js');
-      const { renderText, toJsonReport, toSarif } = await import('../../verify/render.js');
       const report = await verifyRepository({
         cwd: context.cwd,
         env: context.env,

@@ -4,10 +4,12 @@
 // Each module that registers commands is one line of COMMAND_MODULES: the command names it
 // registers, and a dynamic import of its register function. `coffer NAME ...` imports only the
 // module registering NAME (and, through esbuild's code splitting, only that module's dependencies:
-// ajv, isomorphic-git, age-encryption...); `--version` imports none; anything else (--help, help NAME, no command,
-// an unknown or misspelt command) imports every module, so help and usage errors are as complete
-// as ever. To add a command: add its line below (never a static import of a command module here;
-// test/cli/main.test.ts checks the names match what each module registers).
+// ajv, isomorphic-git, age-encryption...); `--version` imports none; anything else (--help, help
+// NAME, no command, an unknown or misspelt command) imports every module, so help and usage errors
+// are as complete as ever. To add a command: add its line below (never a static import of a command module here;
+// test/cli/main.test.ts checks the names match what each module registers). Inside a command module,
+// import what the command always needs statically (a dynamic import there is one more module-graph
+// load in turn); import dynamically only what some of its runs skip (ajv, decryption, git, zxcvbn).
 import { Command, CommanderError } from 'commander';
 import { CofferError, ExitCode, isCofferError } from '../errors.js';
 import { VERSION } from '../version.js';

@@ -210,6 +210,16 @@ describe('coffer rotate --due', () => {
 });
 
 describe('coffer revoke NAME --pr', () => {
+  it('without a token fails before any file or coffer.yaml changes', async () => {
+    const policy = readFileSync(join(work, 'coffer.yaml'), 'utf8');
+    const file = readFileSync(join(work, 'secrets', 'prod.yaml'), 'utf8');
+    const result = await runIn(['revoke', 'bob', '--pr'], { GITHUB_TOKEN: undefined });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('coffer revoke --pr needs a GitHub token');
+    expect(readFileSync(join(work, 'coffer.yaml'), 'utf8')).toBe(policy);
+    expect(readFileSync(join(work, 'secrets', 'prod.yaml'), 'utf8')).toBe(file);
+  });
+
   it('opens the offboarding pull request with what bob could read as a checklist', async () => {
     const result = await runIn(['revoke', 'bob', '--pr']);
     expect(result.code).toBe(0);

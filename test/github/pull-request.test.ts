@@ -68,6 +68,17 @@ describe('findOrCreatePullRequest', () => {
     expect(double.violations).toEqual([]);
   });
 
+  it('waits for the primary rate limit to reset, then retries', async () => {
+    const reset = String(Math.floor(Date.now() / 1000));
+    double.failNext({ method: 'GET', template: '/repos/{owner}/{repo}/pulls', status: 403, message: 'API rate limit exceeded for user ID 1.', headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset } });
+    const waits: string[] = [];
+    const result = await findOrCreatePullRequest(createGitHubClient({ token: TOKEN, baseUrl: double.url, retryUnitMs: 1, pacing: false, onWait: (message) => waits.push(message) }), repository, spec);
+    expect(result.action).toBe('created');
+    expect(double.requests.slice(0, 2).map((request) => request.status)).toEqual([403, 200]);
+    expect(waits.some((message) => message.includes('primary rate limit'))).toBe(true);
+    expect(double.violations).toEqual([]);
+  });
+
   it('gives up after the retries with a clear error', async () => {
     double.failNext({ method: 'GET', template: '/repos/{owner}/{repo}/pulls', status: 503, times: 10 });
     const error = await findOrCreatePullRequest(client(), repository, spec).catch((caught: unknown) => caught);
@@ -170,6 +181,10 @@ environments:
     expect(resolveReviewers(config, dev, ['secrets/dev/app.yaml'], codeowners)).toEqual({ reviewers: ['erin'], teamReviewers: [], source: 'CODEOWNERS' });
     expect(resolveReviewers(config, dev, ['secrets/dev/sub/app.yaml'], codeowners)).toEqual({ reviewers: ['dave'], teamReviewers: ['security'], source: 'CODEOWNERS' });
     expect(ownersOfPath(parseCodeOwners(codeowners), 'README.md')).toEqual(['@acme/everyone']);
+    expect(() => parseCofferConfig('version: 1\nrecipients:\n  bob: { age: age1lggyhqrw2nlhcxprm67z43rta597azn8gknawjehu9d9dl0jq3yqqvfafg }\nenvironments:\n  dev: { files: ["x"], readers: [bob], owners: [carol] }\n', 'coffer.yaml', '/repo')).toThrow(
+      /^coffer\.yaml:\d+: environments\.dev\.owners names "carol", which is neither a recipient nor a group$/,
+    );
+    expect(() => parseCofferConfig('version: 1\nrecipients:\n  bob: { age: age1lggyhqrw2nlhcxprm67z43rta597azn8gknawjehu9d9dl0jq3yqqvfafg }\nenvironments:\n  dev: { files: ["x"], readers: [bob], approvals: { needed: 2 } }\n', 'coffer.yaml', '/repo')).toThrow(/unknown field "needed"/);
     expect(resolveReviewers(config, dev, ['x'])).toEqual({ reviewers: [], teamReviewers: [], source: 'none' });
   });
 });

@@ -36,6 +36,7 @@ export const COMMAND_MODULES: readonly { names: readonly string[]; load: () => P
   { names: ['status'], load: () => import('./commands/status.js').then((module) => module.registerStatusCommand) },
   { names: ['audit'], load: () => import('./commands/audit.js').then((module) => module.registerAuditCommand) },
   { names: ['report'], load: () => import('./commands/report.js').then((module) => module.registerReportCommand) },
+  { names: ['restore'], load: () => import('./commands/restore.js').then((module) => module.registerRestoreCommand) },
   { names: ['diff-driver', 'merge-driver', 'git-setup'], load: () => import('./commands/git-drivers.js').then((module) => module.registerGitDriverCommands) },
   { names: ['import'], load: () => import('./commands/import.js').then((module) => module.registerImportCommand) },
   { names: ['export'], load: () => import('./commands/export.js').then((module) => module.registerExportCommand) },

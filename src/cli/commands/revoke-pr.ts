@@ -41,6 +41,7 @@ export async function openOffboardingPullRequest(
     dir,
     branch: `coffer/revoke-${name}-${date}`,
     reusePrefix: `coffer/revoke-${name}-`,
+    paths,
     author: await readCommitAuthor({ fs, dir }),
     message: `coffer: offboard ${name}\n\nNew data keys for ${files.length} file${files.length === 1 ? '' : 's'}; ${name} removed from coffer.yaml.\n`,
     remote,

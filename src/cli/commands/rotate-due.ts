@@ -149,6 +149,7 @@ export async function runRotateDue(context: CliContext, files: string[], options
       dir,
       branch: plan.branch,
       reusePrefix: rotationBranchPrefix(plan.environment),
+      paths: [...new Set(plan.secrets.map((secret) => secret.file))],
       author,
       message: rotationCommitMessage(plan, plan.secrets.filter((secret) => secret.generator)),
       remote,

@@ -114,21 +114,37 @@ export async function findOrCreatePullRequest(octokit: GitHubClient, repository:
     }
     if (action === 'unchanged') action = 'updated';
   }
-  // GitHub refuses to request a review from the author
+  if (await requestMissingReviewers(octokit, repository, pull, spec, action === 'created')) action = action === 'unchanged' ? 'updated' : action;
+  return { number: pull.number, url: pull.html_url, action };
+}
+
+/**
+ * Requests the reviewers of `spec` who are neither requested nor have reviewed already (GitHub
+ * drops a reviewer from the requested list once they review; asking again would nag them).
+ * GitHub refuses a request for the author. True when a request was made.
+ */
+async function requestMissingReviewers(octokit: GitHubClient, repository: GitHubRepository, pull: PullSummary, spec: PullRequestSpec, created: boolean): Promise<boolean> {
   const requested = new Set((pull.requested_reviewers ?? []).map((user) => user.login.toLowerCase()));
   const author = pull.user?.login.toLowerCase();
-  const reviewers = [...new Set(spec.reviewers ?? [])].filter((login) => !requested.has(login.toLowerCase()) && login.toLowerCase() !== author);
+  let reviewers = [...new Set(spec.reviewers ?? [])].filter((login) => !requested.has(login.toLowerCase()) && login.toLowerCase() !== author);
   const teams = new Set((pull.requested_teams ?? []).map((team) => team.slug));
   const teamReviewers = [...new Set(spec.teamReviewers ?? [])].filter((slug) => !teams.has(slug));
-  if (action === 'created' || reviewers.length > 0 || teamReviewers.length > 0) {
-    if (reviewers.length > 0 || teamReviewers.length > 0) {
-      try {
-        await octokit.rest.pulls.requestReviewers({ ...repository, pull_number: pull.number, reviewers, team_reviewers: teamReviewers });
-      } catch (error) {
-        throw githubError(error, `request reviewers on pull request #${pull.number}`, repository);
-      }
-      if (action === 'unchanged') action = 'updated';
+  if (reviewers.length > 0 && !created) {
+    try {
+      const reviews = await octokit.paginate(octokit.rest.pulls.listReviews, { owner: repository.owner, repo: repository.repo, pull_number: pull.number, per_page: 100 });
+      const reviewed = new Set(reviews.map((review) => review.user?.login.toLowerCase()));
+      reviewers = reviewers.filter((login) => !reviewed.has(login.toLowerCase()));
+    } catch (error) {
+      throw githubError(error, `list the reviews of pull request #${pull.number}`, repository);
     }
   }
-  return { number: pull.number, url: pull.html_url, action };
+  // teams cannot be told apart from "already reviewed" without more requests: only asked once, on creation
+  const teamsToAsk = created ? teamReviewers : [];
+  if (reviewers.length === 0 && teamsToAsk.length === 0) return false;
+  try {
+    await octokit.rest.pulls.requestReviewers({ owner: repository.owner, repo: repository.repo, pull_number: pull.number, reviewers, team_reviewers: teamsToAsk });
+  } catch (error) {
+    throw githubError(error, `request reviewers on pull request #${pull.number}`, repository);
+  }
+  return true;
 }

@@ -40,6 +40,15 @@ describe('findOrCreatePullRequest', () => {
     const writes = double.requests.filter((request) => request.method !== 'GET');
     expect(writes.map((request) => request.operationId)).toEqual(['pulls/create', 'issues/add-labels', 'pulls/request-reviewers']);
 
+    // once alice reviews, GitHub drops her from the requested reviewers: she is not asked again
+    double.addReview({ pull: 1, user: 'alice', state: 'COMMENTED' });
+    double.pulls[0]!.requestedReviewers = [];
+    expect((await findOrCreatePullRequest(octokit, repository, spec)).action).toBe('unchanged');
+    expect(double.pulls[0]!.requestedReviewers).toEqual([]);
+    // a new owner is asked
+    expect((await findOrCreatePullRequest(octokit, repository, { ...spec, reviewers: ['alice', 'dave'] })).action).toBe('updated');
+    expect(double.pulls[0]!.requestedReviewers).toEqual(['dave']);
+
     const updated = await findOrCreatePullRequest(octokit, repository, { ...spec, body: 'new table' });
     expect(updated.action).toBe('updated');
     expect(double.pulls).toHaveLength(1);

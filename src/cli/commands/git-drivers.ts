@@ -106,34 +106,45 @@ The same by hand:
   git config merge.coffer.name 'coffer key-by-key merge'
   git config merge.coffer.driver 'coffer merge-driver %O %A %B %P'`,
     )
-    .action(async (options: { pattern?: string[]; command: string; decryptDiff?: boolean; config?: string }) => {
-      const repository = await openRepository({ fs, dir: fs.realpathSync(context.cwd) });
-      let globs = options.pattern ?? [];
-      let attributesDir = repository.dir;
-      if (globs.length === 0) {
-        const policy = await loadCommandPolicy(context, options.config ? { config: options.config } : {});
-        if (policy?.kind !== 'coffer') throw new CofferError('USAGE', 'no coffer.yaml: name the secrets files with --pattern', { hints: ["coffer git-setup --pattern 'secrets/**'"] });
-        globs = policy.config.environments.flatMap((environment) => environment.files);
-        attributesDir = dirname(policy.config.path);
-        const regexes = policy.config.environments.filter((environment) => environment.pathRegex !== undefined).map((environment) => environment.name);
-        if (regexes.length) context.stderr.write(`coffer: warning: environments ${regexes.join(', ')} use path_regex, which .gitattributes cannot express: add --pattern for them\n`);
-      }
-      const { patterns, skipped } = attributePatterns(globs);
-      if (skipped.length) context.stderr.write(`coffer: warning: .gitattributes has no {a,b} patterns; skipped ${skipped.join(', ')} (add them with --pattern)\n`);
-      const attributesPath = join(attributesDir, '.gitattributes');
-      const existing = await readFile(attributesPath, 'utf8').catch(() => '');
-      const lines = existing.split('\n').filter((line) => line !== '');
-      const added = patterns.map((pattern) => `${pattern} diff=coffer merge=coffer`).filter((line) => !lines.includes(line));
-      if (added.length) await writeFile(attributesPath, `${[...lines, ...added].join('\n')}\n`);
-      const base = { fs, dir: repository.dir, gitdir: repository.gitdir };
-      const settings: [string, string][] = [
-        ['diff.coffer.textconv', `${options.command} diff-driver --textconv${options.decryptDiff ? ' --decrypt' : ''}`],
-        ['merge.coffer.name', 'coffer key-by-key merge'],
-        ['merge.coffer.driver', `${options.command} merge-driver %O %A %B %P`],
-      ];
-      for (const [path, value] of settings) await git.setConfig({ ...base, path, value });
-      context.stderr.write(
-        `${relative(context.cwd, attributesPath) || '.gitattributes'}: ${added.length ? `added ${added.length} pattern${added.length === 1 ? '' : 's'}` : 'already up to date'}\n.git/config: ${settings.map(([path]) => path).join(', ')}\n`,
-      );
+    .action(async (options: GitSetupOptions) => {
+      context.stderr.write(await setupGitDrivers(context, options));
     });
+}
+
+export interface GitSetupOptions {
+  pattern?: string[];
+  command: string;
+  decryptDiff?: boolean;
+  config?: string;
+}
+
+/** Writes the .gitattributes lines and the repository's git config for the drivers; returns what it did (for stderr). */
+export async function setupGitDrivers(context: CliContext, options: GitSetupOptions): Promise<string> {
+  let warnings = '';
+  const repository = await openRepository({ fs, dir: fs.realpathSync(context.cwd) });
+  let globs = options.pattern ?? [];
+  let attributesDir = repository.dir;
+  if (globs.length === 0) {
+    const policy = await loadCommandPolicy(context, options.config ? { config: options.config } : {});
+    if (policy?.kind !== 'coffer') throw new CofferError('USAGE', 'no coffer.yaml: name the secrets files with --pattern', { hints: ["coffer git-setup --pattern 'secrets/**'"] });
+    globs = policy.config.environments.flatMap((environment) => environment.files);
+    attributesDir = dirname(policy.config.path);
+    const regexes = policy.config.environments.filter((environment) => environment.pathRegex !== undefined).map((environment) => environment.name);
+    if (regexes.length) warnings += `coffer: warning: environments ${regexes.join(', ')} use path_regex, which .gitattributes cannot express: add --pattern for them\n`;
+  }
+  const { patterns, skipped } = attributePatterns(globs);
+  if (skipped.length) warnings += `coffer: warning: .gitattributes has no {a,b} patterns; skipped ${skipped.join(', ')} (add them with --pattern)\n`;
+  const attributesPath = join(attributesDir, '.gitattributes');
+  const existing = await readFile(attributesPath, 'utf8').catch(() => '');
+  const lines = existing.split('\n').filter((line) => line !== '');
+  const added = patterns.map((pattern) => `${pattern} diff=coffer merge=coffer`).filter((line) => !lines.includes(line));
+  if (added.length) await writeFile(attributesPath, `${[...lines, ...added].join('\n')}\n`);
+  const base = { fs, dir: repository.dir, gitdir: repository.gitdir };
+  const settings: [string, string][] = [
+    ['diff.coffer.textconv', `${options.command} diff-driver --textconv${options.decryptDiff ? ' --decrypt' : ''}`],
+    ['merge.coffer.name', 'coffer key-by-key merge'],
+    ['merge.coffer.driver', `${options.command} merge-driver %O %A %B %P`],
+  ];
+  for (const [path, value] of settings) await git.setConfig({ ...base, path, value });
+  return `${warnings}${relative(context.cwd, attributesPath) || '.gitattributes'}: ${added.length ? `added ${added.length} pattern${added.length === 1 ? '' : 's'}` : 'already up to date'}\n.git/config: ${settings.map(([path]) => path).join(', ')}\n`;
 }

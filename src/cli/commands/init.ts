@@ -19,6 +19,8 @@ interface InitOptions {
   output?: string;
   force?: boolean;
   quiet?: boolean;
+  /** `--no-git-setup`: false. */
+  gitSetup?: boolean;
 }
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
@@ -175,6 +177,17 @@ async function ownRecipient(context: CliContext): Promise<StarterRecipient | und
   }
 }
 
+/** `coffer git-setup` for the new coffer.yaml; outside a git repository, a note on how to do it later. */
+async function registerGitDrivers(context: CliContext, config: string, quiet: boolean | undefined): Promise<void> {
+  const { setupGitDrivers } = await import('./git-drivers.js');
+  try {
+    note(context, quiet, (await setupGitDrivers(context, { command: 'coffer', config })).trimEnd());
+  } catch (error) {
+    if (!(error instanceof CofferError && error.code === 'USAGE' && error.message.includes('not inside a git repository'))) throw error;
+    note(context, quiet, 'note: not a git repository: after `git init`, run `coffer git-setup` to register the diff and merge drivers');
+  }
+}
+
 export function registerInitCommand(program: Command, context: CliContext): void {
   program
     .command('init')
@@ -185,6 +198,7 @@ export function registerInitCommand(program: Command, context: CliContext): void
     .option('-o, --output <file>', 'where to write (default: coffer.yaml here; - for stdout)')
     .option('--force', 'overwrite an existing coffer.yaml')
     .option('-q, --quiet', 'print nothing but errors')
+    .option('--no-git-setup', 'do not register the coffer diff and merge drivers (.gitattributes, .git/config)')
     .addHelpText(
       'after',
       `
@@ -236,5 +250,6 @@ Examples:
       await withFileLock(output, () => writeFileAtomic(output, text));
       note(context, options.quiet, `wrote ${output}`);
       if (await exists(join(dirname(output), '.sops.yaml'))) note(context, options.quiet, 'note: coffer.yaml now wins over .sops.yaml in this directory');
+      if (options.gitSetup !== false) await registerGitDrivers(context, output, options.quiet);
     });
 }

@@ -2,6 +2,8 @@
 export const FINDING_KINDS = {
   'unsigned commit': 'verify',
   'unknown signer': 'verify',
+  'bad signature': 'verify',
+  'unverified signature': 'verify',
   'plaintext commit': 'verify',
   'mac failure': 'verify',
   'recipient without policy': 'verify',

@@ -17,7 +17,15 @@ export interface VerifyOptions {
   config?: CofferConfig;
   policy?: PolicyTimeline;
   keys?: KeyRing;
+  /**
+   * Checks a signed commit's signature cryptographically (`git verify-commit`); without it only the
+   * issuer named in the signature is compared with the allowed keys, which anyone can forge.
+   */
+  verifySignature?: (commit: GitCommit) => Promise<SignatureCheck>;
 }
+
+/** good: valid and made by `fingerprints` (signing key and primary key); bad: does not match the commit; unverifiable: no public key or no verifier. */
+export type SignatureCheck = { status: 'good'; fingerprints: string[] } | { status: 'bad' } | { status: 'unverifiable'; reason: string };
 
 export interface VerifyResult {
   findings: AuditFinding[];
@@ -40,9 +48,20 @@ export async function verifyHistory(history: SecretHistory, options: VerifyOptio
         continue;
       }
       const signer = readCommitSigner(commit.signature);
+      const who = signer.fingerprint ?? signer.keyId ?? signer.publicKey ?? 'an unreadable signature';
       if (!isAllowedSigner(signer, allowed)) {
-        const who = signer.fingerprint ?? signer.keyId ?? signer.publicKey ?? 'an unreadable signature';
         findings.push({ kind: 'unknown signer', ...describe(commit), recipients: [who], message: `commit ${commit.oid.slice(0, 7)} is signed by ${who}, which coffer.yaml does not list` });
+        continue;
+      }
+      if (!options.verifySignature) continue;
+      const check = await options.verifySignature(commit);
+      const short = commit.oid.slice(0, 7);
+      if (check.status === 'bad') {
+        findings.push({ kind: 'bad signature', ...describe(commit), recipients: [who], message: `commit ${short} carries a signature by ${who} that does not match its content: it was altered or forged` });
+      } else if (check.status === 'unverifiable') {
+        findings.push({ kind: 'unverified signature', ...describe(commit), recipients: [who], message: `commit ${short} names ${who} as signer, but the signature could not be checked (${check.reason})` });
+      } else if (signer.kind === 'pgp' && !check.fingerprints.some((fingerprint) => isAllowedSigner({ kind: 'pgp', fingerprint }, allowed))) {
+        findings.push({ kind: 'unknown signer', ...describe(commit), recipients: check.fingerprints, message: `commit ${short} is validly signed by ${check.fingerprints[0]}, which coffer.yaml does not list` });
       }
     }
   }

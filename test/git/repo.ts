@@ -43,11 +43,11 @@ function identity(author: string): { name: string; email: string } {
   return match ? { name: match[1]!, email: match[2]! } : { name: author, email: `${author.toLowerCase()}@example.com` };
 }
 
-export async function createTestRepo(commits: CommitSpec[] = [], options: { home?: string } = {}): Promise<TestRepo> {
+export async function createTestRepo(commits: CommitSpec[] = [], options: { home?: string; gnupgHome?: string } = {}): Promise<TestRepo> {
   const dir = await mkdtemp(join(tmpdir(), 'coffer-git-'));
   const home = options.home ?? join(dir, '.home');
   mkdirSync(home, { recursive: true });
-  const baseEnv = { PATH: process.env.PATH ?? '', HOME: home, GIT_CONFIG_NOSYSTEM: '1', GNUPGHOME: process.env.GNUPGHOME ?? join(home, '.gnupg') };
+  const baseEnv = { PATH: process.env.PATH ?? '', HOME: home, GIT_CONFIG_NOSYSTEM: '1', GNUPGHOME: options.gnupgHome ?? process.env.GNUPGHOME ?? join(home, '.gnupg') };
   const git = (args: string[], env: Record<string, string> = {}) =>
     execFileSync('git', args, { cwd: dir, env: { ...baseEnv, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   git(['init', '-q', '-b', 'main']);

@@ -1,9 +1,10 @@
 // `coffer audit --verify | --anomalies`: tamper evidence and anomalies from git history.
+import { execFile } from 'node:child_process';
 import { relative } from 'node:path';
 import type { Command } from 'commander';
 import { type AnomalyOptions, findAnomalies, parseChangeWindow } from '../../audit/anomalies.js';
 import type { AuditFinding } from '../../audit/findings.js';
-import { verifyHistory } from '../../audit/integrity.js';
+import { type SignatureCheck, verifyHistory } from '../../audit/integrity.js';
 import { createPolicyTimeline, type PolicyTimeline } from '../../audit/policy-history.js';
 import { CofferError } from '../../errors.js';
 import { formatTable } from './access.js';
@@ -21,6 +22,8 @@ interface AuditOptions extends HistoryCommandOptions, GitHubCommandOptions {
   mass?: string;
   window?: string;
   json?: boolean;
+  /** `--no-signatures`: false. */
+  signatures?: boolean;
 }
 
 export function policyTimelineOf(scope: HistoryScope): PolicyTimeline | undefined {
@@ -44,6 +47,26 @@ export async function collectAnomalies(scope: HistoryScope, options: { productio
   return findAnomalies(scope.history, anomalyOptions);
 }
 
+/** A commit's signature checked by `git verify-commit` (gpg, or ssh-keygen with gpg.ssh.allowedSignersFile), with the user's keyring. */
+export function gitSignatureVerifier(context: CliContext, dir: string): (commit: { oid: string }) => Promise<SignatureCheck> {
+  return (commit) =>
+    new Promise((resolve) => {
+      execFile('git', ['verify-commit', '--raw', commit.oid], { cwd: dir, env: { ...context.env }, encoding: 'utf8' }, (error, _stdout, stderr) => {
+        if ((error as NodeJS.ErrnoException | null)?.code === 'ENOENT') return resolve({ status: 'unverifiable', reason: 'git is not installed' });
+        const status = String(stderr).split('\n').filter((line) => line.startsWith('[GNUPG:] '));
+        const valid = status.find((line) => line.startsWith('[GNUPG:] VALIDSIG '))?.split(' ');
+        if (!error && valid) return resolve({ status: 'good', fingerprints: [...new Set([valid[2]!, valid.at(-1)!])] });
+        if (!error && status.length === 0) return resolve({ status: 'good', fingerprints: [] }); // ssh: no gpg status lines
+        if (status.some((line) => line.startsWith('[GNUPG:] BADSIG '))) return resolve({ status: 'bad' });
+        if (status.some((line) => /^\[GNUPG:\] (ERRSIG|NO_PUBKEY) /.test(line))) {
+          return resolve({ status: 'unverifiable', reason: 'its public key is not in your gpg keyring: import the keys coffer.yaml lists' });
+        }
+        const first = String(stderr).split('\n').find((line) => line.trim() !== '' && !line.startsWith('[GNUPG:]'));
+        resolve({ status: 'unverifiable', reason: first ? first.trim().slice(0, 120) : 'git verify-commit failed' });
+      });
+    });
+}
+
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 export function registerAuditCommand(program: Command, context: CliContext): void {
@@ -57,12 +80,15 @@ export function registerAuditCommand(program: Command, context: CliContext): voi
     .option('--window <window>', 'allowed change window in the author\'s time, e.g. "Mon-Fri 08:00-18:00"')
     .option('--ref <rev>', 'walk the history of this branch or commit (default HEAD)')
     .option('--no-decrypt', 'do not use a key (no MAC checks of past versions)')
+    .option('--no-signatures', 'compare only the issuer a signature names with coffer.yaml, without checking it cryptographically (no git verify-commit)')
     .option('--approvals', 'on GitHub: every change to a secrets file on the default branch came through a pull request with approvals.required approving reviews by others than its author')
     .option('--json', 'machine-readable output');
   addGitHubOptions(command, false);
   addIdentityOptions(command);
   command
-    .addHelpText('after', '\nExit code 3 when anything is found.\n\nExamples:\n  coffer audit --verify\n  coffer audit --anomalies --window "Mon-Fri 08:00-18:00" --json')
+    .addHelpText(
+      'after',
+      '\nWhen coffer.yaml says signing: { required: true, keys: [...] }, every commit must be signed by a listed key (or a\nrecipient\'s pgp key): each signature is checked with `git verify-commit`, so the public keys must be in your gpg\nkeyring (SSH signatures: gpg.ssh.allowedSignersFile); one that cannot be checked is an "unverified signature".\n\nExit code 3 when anything is found.\n\nExamples:\n  coffer audit --verify\n  coffer audit --anomalies --window "Mon-Fri 08:00-18:00" --json')
     .action(async (options: AuditOptions) => {
       if (options.approvals) {
         if ((await auditApprovals(context, options)) > 0) program.setOptionValue('__exitCode', 3);
@@ -79,6 +105,7 @@ export function registerAuditCommand(program: Command, context: CliContext): voi
           ...(scope.config ? { config: scope.config } : {}),
           ...(policy ? { policy } : {}),
           ...(scope.keys ? { keys: scope.keys } : {}),
+          ...(options.signatures === false ? {} : { verifySignature: gitSignatureVerifier(context, scope.repository.dir) }),
         });
         findings.push(...result.findings);
         mac = { checked: result.macChecked, unchecked: result.macUnchecked };

@@ -1,6 +1,7 @@
 // `coffer log [FILE] [PATH]`: the history of each secret key, from git, without a key.
 import type { Command } from 'commander';
 import { filterEvents, parseDateOption } from '../../audit/log.js';
+import { CofferError } from '../../errors.js';
 import { formatTable } from './access.js';
 import { type CliContext, writeJson } from '../context.js';
 import { eventRow, type HistoryCommandOptions, loadHistoryScope } from '../git-history.js';
@@ -55,6 +56,18 @@ Examples:
         ...((keyPath ?? options.path) ? { keyPath: (keyPath ?? options.path)! } : {}),
         ...(options.env ? { environment: options.env, environmentOf: scope.environmentOf } : {}),
       }).reverse();
+      const pattern = keyPath ?? options.path;
+      if (pattern !== undefined) {
+        // a key path no version ever had is a mistake to say so, not an empty history
+        const ever = filterEvents(scope.history, scope.history.events, { ...(file ? { file: scope.toRepositoryPath(file) } : {}), keyPath: pattern });
+        if (!ever.some((event) => event.keyPath !== null)) {
+          const where = file ? `${file} (or its earlier names)` : 'any secrets file';
+          throw new CofferError('KEY_NOT_FOUND', `key path "${pattern.slice(0, 80)}" never existed in ${where} in the history of ${options.ref ?? 'HEAD'}`, {
+            hints: [file ? `\`coffer blame ${file}\` lists its key paths` : 'name the file: coffer log FILE KEY_PATH', 'key paths are dotted: db.password, items[0].name'],
+            data: { keyPath: pattern, ...(file ? { file } : {}) },
+          });
+        }
+      }
       if (options.ndjson) {
         for (const event of events) context.stdout.write(`${JSON.stringify(event)}\n`);
         return;

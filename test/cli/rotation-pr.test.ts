@@ -129,6 +129,19 @@ describe('coffer rotate --due', () => {
     expect(table.stderr).toBe('[dry run] 2 due secrets in 1 pull request; nothing written\n');
   });
 
+  it('plain rotate keeps needing files, and refuses --dry-run without --due', async () => {
+    const before = readFileSync(join(work, 'secrets', 'prod.yaml'), 'utf8');
+    const none = await runIn(['rotate']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('rotate needs files, or --due');
+    const dry = await runIn(['rotate', '--dry-run', 'secrets/prod.yaml']);
+    expect(dry.code).toBe(2);
+    expect(readFileSync(join(work, 'secrets', 'prod.yaml'), 'utf8')).toBe(before);
+    const files = await runIn(['rotate', '--due', 'secrets/prod.yaml']);
+    expect(files.code).toBe(2);
+    expect(files.stderr).toContain('--due takes no files');
+  });
+
   it('fails before committing when there is no token', async () => {
     const result = await runIn(['rotate', '--due', '--json'], { GITHUB_TOKEN: undefined });
     expect(result.code).toBe(2);

@@ -182,6 +182,8 @@ Examples:
     .action(async (files: string[], options: RotateOptions) => {
       if (options.due) return runRotateDue(context, files, options);
       if (files.length === 0) throw new CofferError('USAGE', 'rotate needs files, or --due', { hints: ['coffer rotate secrets/prod.yaml', 'coffer rotate --due --dry-run'] });
+      // never rotate for real when a dry run was asked for
+      if (options.dryRun) throw new CofferError('USAGE', '--dry-run goes with --due', { hints: ['coffer rotate --due --dry-run'] });
       const keys = await createKeyRing(context, options);
       const split = (lists: string[] | undefined) => (lists ?? []).flatMap((list) => list.split(',')).map((r) => r.trim()).filter(Boolean);
       const adding = split(options.addAge);

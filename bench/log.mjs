@@ -54,12 +54,12 @@ async function main() {
   const cofferArgv = [node, coffer, 'log', '--ndjson', '--no-decrypt', file, keyPath];
   const gitCommits = time(gitArgv).stdout.trim().split('\n').length;
 
+  // bench/log-fixture.ts: round r (commits r*FILES...) sets k(r % 10) of every file; k3 is added, then changed in rounds 3, 13, ...
+  const expected = 1 + Array.from({ length: COMMITS / FILES }, (_, round) => round).filter((round) => round > 0 && round % 10 === 3).length;
   const first = time(cofferArgv);
   const events = first.stdout.trim().split('\n').map((line) => JSON.parse(line));
   const warmEvents = time(cofferArgv).stdout.trim().split('\n').map((line) => JSON.parse(line));
   if (events.length !== expected || JSON.stringify(warmEvents) !== JSON.stringify(events)) throw new Error(`coffer log listed ${events.length} events (${warmEvents.length} warm), expected ${expected}`);
-  // bench/log-fixture.ts: round r (commits r*FILES...) sets k(r % 10) of every file; k3 is added, then changed in rounds 3, 13, ...
-  const expected = 1 + Array.from({ length: COMMITS / FILES }, (_, round) => round).filter((round) => round > 0 && round % 10 === 3).length;
   const gitFirst = time(gitArgv);
   const gitTimes = [];
   const cofferTimes = [];

@@ -148,6 +148,8 @@ describe('listApprovals', () => {
     double.addReview({ pull: changed.number, user: 'dave', state: 'COMMENTED' });
     const change = (commit: string) => ({ commit, subject: 's', files: ['secrets/prod.yaml'], required: 1, environments: ['prod'] });
     const results = await listApprovals(client(), repository, ['1', '2', '3', '4'].map((digit) => change(digit.repeat(40))), { defaultBranch: 'main' });
+    const strict = await listApprovals(client(), repository, [{ ...change('1'.repeat(40)), required: 2 }], { defaultBranch: 'main' });
+    expect(strict[0]).toMatchObject({ approvers: ['bob'], problem: 'not enough approvals' });
     expect(results.map((result) => [result.pullRequest?.number ?? null, result.approvers, result.problem ?? 'ok'])).toEqual([
       [1, ['bob'], 'ok'],
       [2, [], 'self-approved'],

@@ -203,18 +203,19 @@ async function runVerify(runner: Runner): Promise<string | undefined> {
   return `coffer verify found ${errors.length} error${errors.length === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}`;
 }
 
-async function runRotate(runner: Runner): Promise<string | undefined> {
+async function runRotate(runner: Runner): Promise<void> {
   const identity = readInput(runner, 'identity');
   maskIdentity(runner, identity);
   const token = readInput(runner, 'token');
   addMask(runner, token);
-  const args = readInput(runner, 'args').split(/\s+/).filter(Boolean);
+  const dryRun = readBooleanInput(runner, 'dry-run', false);
+  const window = readInput(runner, 'window') || '14d';
   const privateDir = await createPrivateDir(runner);
   try {
     const env = await identityEnvironment(identity, runner.env, privateDir);
-    // the whole CLI: loaded only in rotate mode
+    // git, GitHub and the credential generators: loaded only in rotate mode
     const { runRotation } = await import('./rotate.js');
-    const result = await runRotation(runner, { cwd: workingDirectory(runner), token, env, args });
+    const result = await runRotation(runner, { cwd: workingDirectory(runner), token, env, dryRun, window });
     const opened = result.pullRequests.filter((item) => item.url);
     for (const item of result.pullRequests) {
       runner.write(`coffer: ${item.environment}: ${item.branch}${item.url ? ` -> ${item.url} (${item.action ?? 'updated'})` : result.dryRun ? ' (dry run)' : ''}`);
@@ -227,9 +228,6 @@ async function runRotate(runner: Runner): Promise<string | undefined> {
         ? '### coffer rotate: nothing is due\n'
         : `### coffer rotate${result.dryRun ? ' (dry run)' : ''}: ${rows.length} environment${rows.length === 1 ? '' : 's'}\n\n| environment | branch | generated | pull request |\n|---|---|---|---|\n${rows.join('\n')}\n`,
     );
-    if (result.exitCode === 0) return undefined;
-    if (result.error) throw new CofferError('COMMAND_FAILED', `coffer rotate --due: ${result.error.message}`, { hints: result.error.hints });
-    return `coffer rotate --due failed (exit ${result.exitCode})`;
   } finally {
     await removePrivateDir(privateDir).catch(() => undefined);
   }
@@ -260,8 +258,7 @@ export async function run(runner: Runner = processRunner()): Promise<void> {
       const failure = await runVerify(runner);
       if (failure) setFailed(runner, failure, ['the annotations and the job summary list every problem; `coffer verify` shows the same locally']);
     } else if (mode === 'rotate') {
-      const failure = await runRotate(runner);
-      if (failure) setFailed(runner, failure);
+      await runRotate(runner);
     } else throw new CofferError('USAGE', `mode must be decrypt, verify or rotate, not "${mode.slice(0, 20)}"`);
   } catch (error) {
     if (isCofferError(error)) setFailed(runner, error.message, error.hints);

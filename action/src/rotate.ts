@@ -1,9 +1,9 @@
-// Rotate mode, for a scheduled workflow: `coffer rotate --due --json` with the job's token, which
-// rotates what is due and opens or updates one pull request per environment. Runs the CLI's own
-// code path in-process (runCli), so the Action and `coffer rotate --due` on a laptop behave the
-// same; the CLI's messages go to the step's log, its JSON report becomes outputs and a summary.
+// Rotate mode, for a scheduled workflow: `coffer rotate --due` with the job's token, which rotates
+// what is due and opens or updates one pull request per environment. Calls the command's own
+// function (runRotateDue) with an injected context: its messages go to the step's log, its JSON
+// report becomes the Action's outputs and summary, its errors fail the step.
 import { Writable } from 'node:stream';
-import { runCli } from '../../src/cli/main.js';
+import { runRotateDue } from '../../src/cli/commands/rotate-due.js';
 import { CofferError } from '../../src/errors.js';
 import type { Runner } from './runner.js';
 
@@ -13,8 +13,10 @@ export interface RotationOptions {
   token: string;
   /** The environment holding the identity (see identityEnvironment). */
   env: Record<string, string | undefined>;
-  /** Extra `coffer rotate --due` arguments from the `args` input. */
-  args: readonly string[];
+  /** `--dry-run`: print the plan, change nothing. */
+  dryRun: boolean;
+  /** `--window`: also rotate what falls due within this long (14d, 4w). */
+  window: string;
 }
 
 /** One pull request of the report, as far as the Action shows it. */
@@ -27,11 +29,7 @@ export interface RotationPullRequest {
 }
 
 export interface RotationResult {
-  exitCode: number;
-  /** The CLI's error (it prints errors as JSON with --json). */
-  error?: { message: string; hints: string[] };
-  /** Present when the CLI printed its JSON report. */
-  dryRun?: boolean;
+  dryRun: boolean;
   pullRequests: RotationPullRequest[];
 }
 
@@ -55,7 +53,7 @@ function lineWriter(write: (line: string) => void): Writable {
 const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
 
 /** The pull requests of `coffer rotate --due --json` (`{ pullRequests: [...] }`; a dry run lists `plans`). */
-export function readRotationReport(report: unknown): Pick<RotationResult, 'dryRun' | 'pullRequests'> {
+export function readRotationReport(report: unknown): RotationResult {
   const root = (report ?? {}) as { dryRun?: unknown; pullRequests?: unknown; plans?: unknown };
   const entries = Array.isArray(root.pullRequests) ? root.pullRequests : Array.isArray(root.plans) ? root.plans : [];
   const pullRequests = entries.map((entry: Record<string, unknown>) => {
@@ -73,48 +71,26 @@ export function readRotationReport(report: unknown): Pick<RotationResult, 'dryRu
   return { dryRun: root.dryRun === true, pullRequests };
 }
 
-/** `{"error":{"message":...,"hints":[...]}}`, the CLI's error line under --json. */
-function readErrorLine(line: string): RotationResult['error'] {
-  if (!line.startsWith('{"error"')) return undefined;
-  try {
-    const { error } = JSON.parse(line) as { error?: { message?: unknown; hints?: unknown } };
-    if (typeof error?.message !== 'string') return undefined;
-    return { message: error.message, hints: Array.isArray(error.hints) ? error.hints.filter((hint): hint is string => typeof hint === 'string') : [] };
-  } catch {
-    return undefined;
-  }
-}
-
 export async function runRotation(runner: Runner, options: RotationOptions): Promise<RotationResult> {
-  if (!options.token) {
+  if (!options.token && !options.dryRun) {
     throw new CofferError('GITHUB_TOKEN_MISSING', 'rotate mode needs a token to push the branch and open the pull request', {
       hints: ['pass the token input (default: the job token) and grant the job contents: write and pull-requests: write'],
     });
   }
   const json: string[] = [];
-  let error: RotationResult['error'];
   const stdout = lineWriter((line) => json.push(line));
-  const stderr = lineWriter((line) => {
-    const reported = readErrorLine(line);
-    if (reported) error = reported;
-    else runner.write(line);
-  });
-  const exitCode = await runCli(['rotate', '--due', '--json', ...options.args], {
-    stdin: process.stdin,
-    stdout,
-    stderr,
-    env: { ...options.env, GITHUB_TOKEN: options.token },
-    cwd: options.cwd,
-  });
-  stdout.end();
-  stderr.end();
-  let report: unknown;
+  const stderr = lineWriter((line) => runner.write(line));
   try {
-    report = JSON.parse(json.join('\n'));
-  } catch {
-    // not the JSON report (an older CLI, or a usage error): show it as it is
-    for (const line of json) runner.write(line);
-    return { exitCode, ...(error ? { error } : {}), pullRequests: [] };
+    await runRotateDue({ stdin: process.stdin, stdout, stderr, env: { ...options.env, GITHUB_TOKEN: options.token }, cwd: options.cwd }, [], {
+      due: true,
+      json: true,
+      dryRun: options.dryRun,
+      window: options.window,
+      ...(options.token ? { token: options.token } : {}),
+    });
+  } finally {
+    stdout.end();
+    stderr.end();
   }
-  return { exitCode, ...(error ? { error } : {}), ...readRotationReport(report) };
+  return readRotationReport(JSON.parse(json.join('\n') || '{}'));
 }

@@ -1,7 +1,7 @@
 // A runner-like environment for the bundled Action: INPUT_* variables, the GITHUB_OUTPUT, GITHUB_ENV,
 // GITHUB_STATE and GITHUB_STEP_SUMMARY files, RUNNER_TEMP, and a parser for the file commands that
 // reads them the way the runner does (`name<<DELIMITER` heredocs, or `name=value` lines).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,8 +74,7 @@ export interface RunOptions {
   state?: Map<string, string>;
 }
 
-/** Runs `node action/dist/index.js` as the runner would, with a write trace preloaded. */
-export function runAction(files: RunnerFiles, options: RunOptions): ActionRun {
+function actionEnv(files: RunnerFiles, options: RunOptions): Record<string, string> {
   const env: Record<string, string> = {
     PATH: process.env['PATH'] ?? '/usr/bin:/bin',
     HOME: files.root,
@@ -88,13 +87,15 @@ export function runAction(files: RunnerFiles, options: RunOptions): ActionRun {
     RUNNER_TEMP: files.temp,
     ...options.extraEnv,
   };
-  // The runner sets every input declared in action.yml, with its default when not given.
   for (const [name, value] of Object.entries(options.inputs)) env[`INPUT_${name.replaceAll(' ', '_').toUpperCase()}`] = value;
   for (const [name, value] of options.state ?? []) env[`STATE_${name}`] = value;
-  const result = spawnSync(process.execPath, ['--require', WRITE_TRACE, ACTION_ENTRY], { cwd: options.cwd, env, encoding: 'utf8' });
+  return env;
+}
+
+function collectRun(files: RunnerFiles, status: number | null, stdout: string, stderr: string): ActionRun {
   const events: ActionRun['events'] = [];
   const log: string[] = [];
-  for (const line of result.stdout.split('\n')) {
+  for (const line of stdout.split('\n')) {
     const trace = /^::coffer-trace-write::(.*)::([A-Za-z0-9+/=]*)$/.exec(line);
     if (trace) events.push({ kind: 'write', path: trace[1]!, text: Buffer.from(trace[2]!, 'base64').toString('utf8') });
     else if (line !== '') {
@@ -103,9 +104,9 @@ export function runAction(files: RunnerFiles, options: RunOptions): ActionRun {
     }
   }
   return {
-    status: result.status,
-    stdout: result.stdout,
-    stderr: result.stderr,
+    status,
+    stdout,
+    stderr,
     log,
     events,
     outputs: parseFileCommands(readFileSync(files.output, 'utf8')),
@@ -113,6 +114,29 @@ export function runAction(files: RunnerFiles, options: RunOptions): ActionRun {
     state: parseFileCommands(readFileSync(files.state, 'utf8')),
     summary: readFileSync(files.summary, 'utf8'),
   };
+}
+
+/** Runs `node action/dist/index.js` as the runner would (every input given as INPUT_*), with a write trace preloaded. */
+export function runAction(files: RunnerFiles, options: RunOptions): ActionRun {
+  const result = spawnSync(process.execPath, ['--require', WRITE_TRACE, ACTION_ENTRY], { cwd: options.cwd, env: actionEnv(files, options), encoding: 'utf8' });
+  return collectRun(files, result.status, result.stdout, result.stderr);
+}
+
+/** runAction without blocking the event loop, for servers running in the test process. */
+export function runActionAsync(files: RunnerFiles, options: RunOptions): Promise<ActionRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--require', WRITE_TRACE, ACTION_ENTRY], { cwd: options.cwd, env: actionEnv(files, options) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    child.on('error', reject);
+    child.on('close', (status) => resolve(collectRun(files, status, stdout, stderr)));
+  });
 }
 
 /** The data of a workflow command, unescaped as the runner does. */

@@ -232,6 +232,26 @@ export async function openRepository({ fs, dir }: { fs: GitFs; dir: string }): P
     gitdir,
     shallow,
     async resolveRef(ref) {
+      // Ancestry suffixes as git writes them: HEAD~3, main^, v1.4.0^2~1.
+      const ancestry = /^(.+?)((?:[~^]\d*)+)$/.exec(ref);
+      if (ancestry) {
+        let oid = await repository.resolveRef(ancestry[1]!);
+        for (const [, operator, count] of (ancestry[2] ?? '').matchAll(/([~^])(\d*)/g)) {
+          const n = count === '' ? 1 : Number(count);
+          for (let step = 0; step < (operator === '~' ? n : 1); step++) {
+            const parents = (await readCommit(oid)).parents;
+            const parent = operator === '~' ? parents[0] : n === 0 ? oid : parents[n - 1];
+            if (parent === undefined) {
+              throw new CofferError('USAGE', `${root}: "${ref.slice(0, 60)}" goes past the first commit`, {
+                hints: ['count fewer generations back, or name the commit (`git log --oneline`)'],
+                data: { ref },
+              });
+            }
+            oid = parent;
+          }
+        }
+        return oid;
+      }
       try {
         return (await resolveRefNatively(fs, gitdir, ref)) ?? (await (await git()).resolveRef({ fs, dir: root, gitdir, ref }));
       } catch (error) {

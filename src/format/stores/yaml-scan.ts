@@ -53,11 +53,41 @@ export function resolvePlain(text: string): ScalarValue {
   return text;
 }
 
-// JSON escapes are a subset of YAML's double-quoted escapes with the same meaning.
-const JSON_SAFE_QUOTED = /^"(?:[^"\\]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"/;
-const SINGLE_QUOTED = /^'(?:[^']|'')*'/;
+// JSON escapes are a subset of YAML's double-quoted escapes with the same meaning. Sticky and
+// stopping at a line break: they match in place in the whole text, as on the line alone.
+const JSON_SAFE_QUOTED = /"(?:[^"\\\n]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"/y;
+const SINGLE_QUOTED = /'(?:[^'\n]|'')*'/y;
 // A plain scalar's first character: not an indicator (`-` is allowed before a non-space, e.g. -5).
-const PLAIN_START = /^(?:[^-?:,[\]{}#&*!|>'"%@`\s]|-\S)/;
+const PLAIN_START = /(?:[^-?:,[\]{}#&*!|>'"%@`\s]|-\S)/y;
+
+/** A sticky pattern's match at `at` in `text`, or null. */
+function matchAt(pattern: RegExp, text: string, at: number): RegExpExecArray | null {
+  pattern.lastIndex = at;
+  return pattern.exec(text);
+}
+
+/**
+ * The first `needle` at or after a position, remembered: the scanner asks with positions that only
+ * move forward, so each part of the text is searched once (indexOf alone would rescan to the next
+ * occurrence, possibly the end of the text, from every line).
+ */
+class NextOccurrence {
+  private from = Number.POSITIVE_INFINITY;
+  private found = -1;
+
+  constructor(
+    private readonly text: string,
+    private readonly needle: string,
+  ) {}
+
+  after(at: number): number {
+    if (at < this.from || (this.found >= 0 && this.found < at)) {
+      this.from = at;
+      this.found = this.text.indexOf(this.needle, at);
+    }
+    return this.found;
+  }
+}
 
 interface Frame {
   kind: 'map' | 'seq';
@@ -103,7 +133,13 @@ class Scanner {
   private doc: YamlDocumentIndex | undefined;
   private lastContentEnd = 0;
 
-  constructor(private readonly text: string) {}
+  private readonly colons: NextOccurrence;
+  private readonly comments: NextOccurrence;
+
+  constructor(private readonly text: string) {
+    this.colons = new NextOccurrence(text, ':');
+    this.comments = new NextOccurrence(text, ' #');
+  }
 
   scan(): ScannedStream {
     const text = this.text;
@@ -381,16 +417,16 @@ class Scanner {
     const text = this.text;
     const first = text[at];
     if (first === '"' || first === "'") {
-      const match = (first === '"' ? JSON_SAFE_QUOTED : SINGLE_QUOTED).exec(text.slice(at, end));
+      const match = matchAt(first === '"' ? JSON_SAFE_QUOTED : SINGLE_QUOTED, text, at);
       if (!match) bail();
       const after = at + match[0].length;
       if (text[after] !== ':') return -1;
       return after + 1 === end || text.charCodeAt(after + 1) === 32 ? after : bail();
     }
-    const hash = commentStart(text, at, end);
-    for (let colon = at; colon < hash; colon++) {
-      // a `:` followed by a space or the line's end; after a comment start it is a scalar, not a key
-      if (text.charCodeAt(colon) === 58 && (colon + 1 === end || text.charCodeAt(colon + 1) === 32)) return colon;
+    const hash = this.commentStart(at, end);
+    // a `:` followed by a space or the line's end; after a comment start it is a scalar, not a key
+    for (let colon = this.colons.after(at); colon >= 0 && colon < hash; colon = this.colons.after(colon + 1)) {
+      if (colon + 1 === end || text.charCodeAt(colon + 1) === 32) return colon;
     }
     return -1;
   }
@@ -401,7 +437,7 @@ class Scanner {
     const source = text.slice(at, colon);
     if (source[0] === '"') return JSON.parse(source) as string;
     if (source[0] === "'") return source.slice(1, -1).replaceAll("''", "'");
-    if (!PLAIN_START.test(source) || source.endsWith(' ') || source.includes('\t')) bail();
+    if (!matchAt(PLAIN_START, source, 0) || source.endsWith(' ') || source.includes('\t')) bail();
     const value = resolvePlain(source);
     if (typeof value !== 'string') bail(); // the full path reports non-string keys
     return value;
@@ -415,8 +451,7 @@ class Scanner {
     let value: ScalarValue;
     let rest: number;
     if (first === '"' || first === "'") {
-      const source = text.slice(at, end);
-      const match = (first === '"' ? JSON_SAFE_QUOTED : SINGLE_QUOTED).exec(source);
+      const match = matchAt(first === '"' ? JSON_SAFE_QUOTED : SINGLE_QUOTED, text, at);
       if (!match) bail(); // multi-line, or escapes JSON lacks
       valueEnd = at + match[0].length;
       value = first === '"' ? (JSON.parse(match[0]) as string) : match[0].slice(1, -1).replaceAll("''", "'");
@@ -430,8 +465,8 @@ class Scanner {
       this.lastContentEnd = Math.min(end + 1, text.length);
       return first === '[' ? { kind: 'seq', items: [] } : { kind: 'map', entries: [] };
     } else {
-      if (!PLAIN_START.test(text.slice(at, at + 2))) bail();
-      valueEnd = commentStart(text, at, end);
+      if (!matchAt(PLAIN_START, text, at)) bail();
+      valueEnd = this.commentStart(at, end);
       while (valueEnd > at && text.charCodeAt(valueEnd - 1) === 32) valueEnd--;
       const source = text.slice(at, valueEnd);
       if (source.includes(': ') || source.endsWith(':') || source.includes('\t')) bail();
@@ -497,14 +532,14 @@ class Scanner {
     return this.valueLeaf(keyPath, value, at, contentEnd, frame.indent);
   }
 
+  /** Where ` #` starts a comment in text[at, end), or `end`. */
+  private commentStart(at: number, end: number): number {
+    const space = this.comments.after(at);
+    return space >= 0 && space + 1 < end ? space : end;
+  }
+
   /** Set by a literal block: the line loop continues from here. */
   skipTo = -1;
-}
-
-/** Where ` #` starts a comment in text[at, end), or `end`. */
-function commentStart(text: string, at: number, end: number): number {
-  for (let hash = at + 1; hash < end; hash++) if (text.charCodeAt(hash) === 35 && text.charCodeAt(hash - 1) === 32) return hash - 1;
-  return end;
 }
 
 function plainOf(tree: YamlTree, leaves: readonly YamlLeaf[]): PlainValue {

@@ -5,8 +5,8 @@
 // every other character turned into `_` (`db.password` -> `DB_PASSWORD`), after `prefix`.
 import { CofferError } from '../../src/errors.js';
 import { formatKeyPath } from '../../src/format/key-path.js';
-import { type PlainValue, type ScalarValue, TimeValue } from '../../src/format/tree.js';
-import { formatFloat } from '../../src/format/values.js';
+import type { PlainValue } from '../../src/format/tree.js';
+import { scalarText } from '../../src/format/values.js';
 
 /** One decrypted value with where it came from. */
 export interface Leaf {
@@ -35,15 +35,6 @@ export interface ExportedValue {
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-function scalarText(value: ScalarValue): string {
-  if (value === null) return '';
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number') return formatFloat(value);
-  if (value instanceof TimeValue) return value.text;
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
-  return String(value);
-}
 
 /** Every scalar of a decrypted document in order; `encrypted` is the same document as stored. */
 export function listLeaves(file: string, plain: PlainValue, encrypted: PlainValue | undefined): Leaf[] {

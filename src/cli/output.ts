@@ -3,16 +3,11 @@ import { stringify } from 'yaml';
 import { CofferError } from '../errors.js';
 import { getStore } from '../format/stores/index.js';
 import { type PlainValue, type ScalarValue, type StoreDocument, type StoreName, TimeValue } from '../format/tree.js';
-import { formatFloat } from '../format/values.js';
+import { scalarText as plainScalarText } from '../format/values.js';
 
-/** The text of a scalar as a script wants it: strings verbatim, Go-style numbers, true/false. */
+/** The text of a scalar as `get` prints it: as in scripts, but a null reads `null`. */
 export function scalarText(value: ScalarValue): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number') return formatFloat(value);
-  if (value instanceof TimeValue) return value.text;
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
-  return String(value);
+  return value === null ? 'null' : plainScalarText(value);
 }
 
 export function isScalar(value: PlainValue): value is ScalarValue {

@@ -3,8 +3,8 @@
 import { stringify } from 'yaml';
 import { CofferError } from '../errors.js';
 import { getStore } from '../format/stores/index.js';
-import { type PlainValue, type ScalarValue, type StoreDocument, TimeValue } from '../format/tree.js';
-import { formatFloat } from '../format/values.js';
+import { type PlainValue, type StoreDocument, TimeValue } from '../format/tree.js';
+import { scalarText } from '../format/values.js';
 import { formatDotenv } from '../import/dotenv.js';
 
 export const EXPORT_FORMATS = ['env', 'json', 'yaml', 'k8s-secret'] as const;
@@ -15,15 +15,6 @@ export interface KubernetesSecretOptions {
   namespace?: string;
   /** Write `stringData` (readable) instead of base64 `data`. */
   stringData?: boolean;
-}
-
-function scalarText(value: ScalarValue): string {
-  if (value === null) return '';
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number') return formatFloat(value);
-  if (value instanceof TimeValue) return value.text;
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
-  return String(value);
 }
 
 /** Top-level scalars as strings; nested maps and lists cannot be one variable or Secret key. */

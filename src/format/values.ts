@@ -106,3 +106,13 @@ export function decodePlaintext(bytes: Uint8Array, type: ValueType): ScalarValue
       return !RFC3339_TIME.test(text) || Number.isNaN(Date.parse(text)) ? undefined : new TimeValue(text);
   }
 }
+
+/** The text of a scalar as scripts and environment variables want it: strings verbatim, Go-style numbers, true/false, null as empty. */
+export function scalarText(value: ScalarValue): string {
+  if (value === null) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return formatFloat(value);
+  if (value instanceof TimeValue) return value.text;
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+  return String(value);
+}

@@ -114,8 +114,20 @@ function describeAjvError(error: ErrorObject): { segments: string[]; keyNode?: s
   }
 }
 
+// The last text parsed: `verify` with keys reads coffer.yaml for its checks and again for the key
+// ring, and the yaml Document API parse is most of what a run spends on it. Only `path` (the name
+// messages use) may differ between the two; invalid texts are not kept, so errors name their own path.
+let lastParsed: { text: string; dir: string; config: CofferConfig } | undefined;
+
 /** Parses coffer.yaml text; every problem is CONFIG_INVALID naming `file:line`, never echoing keys or values. */
 export function parseCofferConfig(text: string, path: string, dir: string): CofferConfig {
+  if (lastParsed && lastParsed.text === text && lastParsed.dir === dir) return { ...lastParsed.config, path };
+  const config = parseConfigText(text, path, dir);
+  lastParsed = { text, dir, config };
+  return config;
+}
+
+function parseConfigText(text: string, path: string, dir: string): CofferConfig {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   const lineOf = (node: unknown): number => {

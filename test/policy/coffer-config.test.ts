@@ -206,3 +206,19 @@ environments:
     expect(error.message).toBe('removing "alice" would leave environments.prod.key_groups[0] empty');
   });
 });
+
+describe('parsing the same text again', () => {
+  it('gives the same policy under the new path, and errors name their own path', () => {
+    const first = parseCofferConfig(good, 'coffer.yaml', '/repo');
+    const second = parseCofferConfig(good, '/repo/coffer.yaml', '/repo');
+    expect(first.path).toBe('coffer.yaml');
+    expect(second.path).toBe('/repo/coffer.yaml');
+    expect(second.environments).toEqual(first.environments);
+    expect([...second.recipients.keys()]).toEqual(['alice', 'ci']);
+    // another directory: globs are relative to it, so it is parsed for that directory
+    expect(parseCofferConfig(good, '/other/coffer.yaml', '/other').dir).toBe('/other');
+    const bad = 'version: 1\nrecipients: {}\nenvironments:\n  dev: { files: ["x"], readers: [nobody] }\n';
+    expect(() => parseCofferConfig(bad, 'a/coffer.yaml', '/repo')).toThrow(/^a\/coffer\.yaml:4: /);
+    expect(() => parseCofferConfig(bad, 'b/coffer.yaml', '/repo')).toThrow(/^b\/coffer\.yaml:4: /);
+  });
+});

@@ -22,6 +22,8 @@ export interface VerifyOptions {
    * issuer named in the signature is compared with the allowed keys, which anyone can forge.
    */
   verifySignature?: (commit: GitCommit) => Promise<SignatureCheck>;
+  /** Called before each past version's MAC is checked (a progress bar's tick). */
+  onVersion?: (path: string) => void;
 }
 
 /** good: valid and made by `fingerprints` (signing key and primary key); bad: does not match the commit; unverifiable: no public key or no verifier. */
@@ -101,6 +103,7 @@ export async function verifyHistory(history: SecretHistory, options: VerifyOptio
     for (const revision of history.revisions) {
       if (seen.has(revision.oid)) continue;
       seen.add(revision.oid);
+      options.onVersion?.(revision.path);
       const version = await history.versionOf(revision.oid, revision.path);
       if (version.kind !== 'encrypted') continue;
       const content = await history.repository.readBlob(revision.oid);

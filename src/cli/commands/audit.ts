@@ -12,6 +12,7 @@ import { type CliContext, writeJson } from '../context.js';
 import { type HistoryCommandOptions, type HistoryScope, loadHistoryScope } from '../git-history.js';
 import { addGitHubOptions, type GitHubCommandOptions } from '../github-remote.js';
 import { addIdentityOptions } from '../options.js';
+import { startProgress } from '../progress.js';
 import { auditApprovals } from './audit-approvals.js';
 
 interface AuditOptions extends HistoryCommandOptions, GitHubCommandOptions {
@@ -101,12 +102,16 @@ export function registerAuditCommand(program: Command, context: CliContext): voi
       let mac = { checked: 0, unchecked: 0 };
       if (verify) {
         const policy = policyTimelineOf(scope);
+        const versions = scope.keys ? new Set(scope.history.revisions.map((revision) => revision.oid)).size : 0;
+        const progress = startProgress(context, versions, 'audit: MAC', options);
         const result = await verifyHistory(scope.history, {
+          onVersion: (path) => progress.tick(path),
           ...(scope.config ? { config: scope.config } : {}),
           ...(policy ? { policy } : {}),
           ...(scope.keys ? { keys: scope.keys } : {}),
           ...(options.signatures === false ? {} : { verifySignature: gitSignatureVerifier(context, scope.repository.dir) }),
         });
+        progress.done();
         findings.push(...result.findings);
         mac = { checked: result.macChecked, unchecked: result.macUnchecked };
       }

@@ -9,7 +9,7 @@ import type { CliContext } from '../context.js';
 
 const MARKER = '# installed by coffer hook install';
 
-interface HookOptions {
+export interface HookOptions {
   force?: boolean;
   command?: string;
 }
@@ -41,22 +41,28 @@ export function registerHookCommand(program: Command, context: CliContext): void
     .option('--command <command>', 'how the hook starts coffer', 'coffer')
     .addHelpText('after', '\nWith the pre-commit framework, add the hook from .pre-commit-hooks.yaml instead (see the README).')
     .action(async (options: HookOptions) => {
-      const top = findRepositoryRoot(context.cwd);
-      if (!top) throw new CofferError('USAGE', `${context.cwd} is not inside a git repository`, { hints: ['run `git init` first'] });
-      const dir = await hooksDirectory(top);
-      const path = join(dir, 'pre-commit');
-      const existing = await readFile(path, 'utf8').catch(() => undefined);
-      if (existing !== undefined && !existing.includes(MARKER) && !options.force) {
-        throw new CofferError('USAGE', `${path} already exists and was not written by coffer`, {
-          hints: ['add `coffer verify --staged` to it yourself, or pass --force to replace it'],
-          data: { file: path },
-        });
-      }
-      const command = (options.command ?? 'coffer').trim();
-      if (command === '' || /[\n\r]/.test(command)) throw new CofferError('USAGE', '--command must be one line');
-      await mkdir(dir, { recursive: true });
-      await writeFile(path, hookScript(command));
-      await chmod(path, 0o755);
-      context.stderr.write(`installed ${path}: every commit now runs \`${command} verify --staged\`\n`);
+      const path = await installPreCommitHook(context, options);
+      context.stderr.write(`installed ${path}: every commit now runs \`${(options.command ?? 'coffer').trim()} verify --staged\`\n`);
     });
+}
+
+/** Writes the pre-commit hook of the repository around `context.cwd`; returns its path. Also used by `coffer init`. */
+export async function installPreCommitHook(context: CliContext, options: HookOptions = {}): Promise<string> {
+  const top = findRepositoryRoot(context.cwd);
+  if (!top) throw new CofferError('USAGE', `${context.cwd} is not inside a git repository`, { hints: ['run `git init` first'] });
+  const dir = await hooksDirectory(top);
+  const path = join(dir, 'pre-commit');
+  const existing = await readFile(path, 'utf8').catch(() => undefined);
+  if (existing !== undefined && !existing.includes(MARKER) && !options.force) {
+    throw new CofferError('USAGE', `${path} already exists and was not written by coffer`, {
+      hints: ['add `coffer verify --staged` to it yourself, or pass --force to replace it'],
+      data: { file: path },
+    });
+  }
+  const command = (options.command ?? 'coffer').trim();
+  if (command === '' || /[\n\r]/.test(command)) throw new CofferError('USAGE', '--command must be one line');
+  await mkdir(dir, { recursive: true });
+  await writeFile(path, hookScript(command));
+  await chmod(path, 0o755);
+  return path;
 }

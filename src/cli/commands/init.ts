@@ -1,4 +1,6 @@
-// `coffer init`: writes a commented starter coffer.yaml, or one imported from .sops.yaml.
+// `coffer init`: the first hour in one command. Creates the user's age key when they have none,
+// writes a commented starter coffer.yaml (or one imported from .sops.yaml), registers the git
+// drivers and installs the pre-commit hook. Asks a few questions on a terminal; flags otherwise.
 import { access, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -6,11 +8,13 @@ import { CofferError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import { withFileLock } from '../../io/lock.js';
 import { parseAgeRecipient } from '../../keys/age.js';
-import { discoverAgeIdentities, nodeKeySources } from '../../keys/identities.js';
+import { defaultAgeKeyFile, discoverAgeIdentities, nodeKeySources } from '../../keys/identities.js';
 import { normalizeFingerprint } from '../../keys/pgp.js';
 import { COFFER_CONFIG_NAME, parseCofferConfig } from '../../policy/coffer-config.js';
 import { findSopsConfig, parseSopsConfig, type SopsConfig } from '../../policy/sops-config.js';
+import { findRepositoryRoot } from '../../verify/sources.js';
 import { type CliContext, note } from '../context.js';
+import { askWithDefault, askYesNo } from '../prompt.js';
 
 interface InitOptions {
   recipient?: string[];
@@ -21,6 +25,10 @@ interface InitOptions {
   quiet?: boolean;
   /** `--no-git-setup`: false. */
   gitSetup?: boolean;
+  /** `--no-keygen`: false. */
+  keygen?: boolean;
+  /** `--no-hook`: false. */
+  hook?: boolean;
 }
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
@@ -163,18 +171,63 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-/** The public key of the user's own age identity, when there is exactly one obvious one. */
-async function ownRecipient(context: CliContext): Promise<StarterRecipient | undefined> {
+function keySources(context: CliContext) {
   const sources = nodeKeySources();
-  const homedir = context.env['HOME'] ?? sources.homedir;
+  return { ...sources, env: context.env, homedir: context.env['HOME'] ?? sources.homedir };
+}
+
+/** The public key of the user's own age identity, when there is an obvious one. */
+async function ownAgeKey(context: CliContext): Promise<string | undefined> {
   try {
-    const { identities } = await discoverAgeIdentities({ ...sources, env: context.env, homedir });
-    const recipient = identities.find((identity) => identity.recipient)?.recipient;
-    const user = (context.env['USER'] ?? 'me').toLowerCase().replace(/[^a-z0-9._-]/g, '') || 'me';
-    return recipient ? { name: NAME.test(user) ? user : 'me', age: [recipient], pgp: [] } : undefined;
+    const { identities } = await discoverAgeIdentities(keySources(context));
+    return identities.find((identity) => identity.recipient)?.recipient;
   } catch {
     return undefined;
   }
+}
+
+function userName(context: CliContext): string {
+  const user = (context.env['USER'] ?? 'me').toLowerCase().replace(/[^a-z0-9._-]/g, '') || 'me';
+  return NAME.test(user) ? user : 'me';
+}
+
+/** `coffer keygen -o` at the default key file (where sops and coffer look without configuration). */
+async function createDefaultKey(context: CliContext, quiet: boolean | undefined): Promise<string> {
+  const path = defaultAgeKeyFile(keySources(context));
+  if (!path) {
+    throw new CofferError('USAGE', 'no default key file location (no home or config directory): create a key first', {
+      hints: ['coffer keygen -o key.txt, then SOPS_AGE_KEY_FILE=key.txt coffer init', 'or coffer init --no-keygen --recipient alice=age1...'],
+    });
+  }
+  const { generateKeyFileText, writeNewKeyFile } = await import('./keys.js');
+  const { content, recipient } = await generateKeyFileText();
+  await writeNewKeyFile(path, path, content);
+  note(context, quiet, `created your age key ${path} (public key ${recipient}); back it up: without it you cannot decrypt`);
+  return recipient;
+}
+
+/** The pre-commit hook; an existing hook coffer did not write is left alone, with a note. */
+async function installHook(context: CliContext, quiet: boolean | undefined): Promise<void> {
+  const { installPreCommitHook } = await import('./hook.js');
+  try {
+    const path = await installPreCommitHook(context);
+    note(context, quiet, `installed ${path}: every commit now runs \`coffer verify --staged\``);
+  } catch (error) {
+    if (!(error instanceof CofferError && error.code === 'USAGE')) throw error;
+    note(context, quiet, `note: ${error.message}: add \`coffer verify --staged\` to it, or run \`coffer hook install --force\``);
+  }
+}
+
+function parseEnvironments(values: readonly string[]): { name: string; globs: string[] }[] {
+  return values.map((value) => {
+    const split = value.indexOf('=');
+    const name = value.slice(0, Math.max(split, 0)).trim();
+    const globs = value.slice(split + 1).split(',').map((glob) => glob.trim()).filter(Boolean);
+    if (split <= 0 || !NAME.test(name) || globs.length === 0) {
+      throw new CofferError('USAGE', '--environment takes NAME=GLOB[,GLOB...]', { hints: ['coffer init --environment "dev=secrets/dev/**"'] });
+    }
+    return { name, globs };
+  });
 }
 
 /** `coffer git-setup` for the new coffer.yaml; outside a git repository, a note on how to do it later. */
@@ -199,9 +252,16 @@ export function registerInitCommand(program: Command, context: CliContext): void
     .option('--force', 'overwrite an existing coffer.yaml')
     .option('-q, --quiet', 'print nothing but errors')
     .option('--no-git-setup', 'do not register the coffer diff and merge drivers (.gitattributes, .git/config)')
+    .option('--no-keygen', 'do not create an age key at the default key file when you have none')
+    .option('--no-hook', 'do not install the git pre-commit hook that runs `coffer verify --staged`')
     .addHelpText(
       'after',
       `
+On a terminal (not under CI), init asks for your recipient name, the files of the first
+environment and whether to install the hook; flags answer instead, and nothing is asked otherwise.
+Without an age identity in the usual places (SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, the default key
+file), init creates one at ~/.config/sops/age/keys.txt (0600) and names its public key.
+
 Examples:
   coffer init
   coffer init --recipient alice=age1... --recipient ci=age1... --environment dev=secrets/dev/** --environment prod=secrets/prod/**
@@ -210,6 +270,12 @@ Examples:
     .action(async (options: InitOptions) => {
       const named = parseNamedKeys(options.recipient ?? []);
       const output = options.output === '-' ? undefined : resolve(context.cwd, options.output ?? COFFER_CONFIG_NAME);
+      const interactive = Boolean(context.stdin.isTTY && context.stderr.isTTY) && context.env['CI'] === undefined && !options.quiet;
+      const givenEnvironments = parseEnvironments(options.environment ?? []);
+      // before any key is created: an init that cannot write must change nothing
+      if (output && !options.force && (await exists(output))) {
+        throw new CofferError('USAGE', `${output} already exists`, { hints: ['pass --force to overwrite it, or -o - to print the starter instead'] });
+      }
       let text: string;
       if (options.fromSops) {
         const path =
@@ -221,21 +287,27 @@ Examples:
         }
         text = importedText(parseSopsConfig(await readFile(path, 'utf8'), path), named);
       } else {
-        const recipients = named.length ? named : [await ownRecipient(context)].filter((r): r is StarterRecipient => r !== undefined);
+        const recipients = [...named];
         if (recipients.length === 0) {
-          throw new CofferError('USAGE', 'no recipient for the starter coffer.yaml: pass --recipient NAME=age1..., or create your key first', {
-            hints: ['coffer keygen -o ~/.config/sops/age/keys.txt', 'coffer init --recipient alice=age1...'],
-          });
-        }
-        const environments = (options.environment ?? ['dev=secrets/dev/**']).map((value) => {
-          const split = value.indexOf('=');
-          const name = value.slice(0, Math.max(split, 0)).trim();
-          const globs = value.slice(split + 1).split(',').map((glob) => glob.trim()).filter(Boolean);
-          if (split <= 0 || !NAME.test(name) || globs.length === 0) {
-            throw new CofferError('USAGE', '--environment takes NAME=GLOB[,GLOB...]', { hints: ['coffer init --environment "dev=secrets/dev/**"'] });
+          let key = await ownAgeKey(context);
+          if (!key && options.keygen !== false && output) key = await createDefaultKey(context, options.quiet);
+          if (!key) {
+            throw new CofferError('USAGE', 'no recipient for the starter coffer.yaml: pass --recipient NAME=age1..., or create your key first', {
+              hints: ['coffer keygen -o ~/.config/sops/age/keys.txt', 'coffer init --recipient alice=age1...'],
+            });
           }
-          return { name, globs };
-        });
+          let name = userName(context);
+          if (interactive) {
+            name = await askWithDefault(context, `your name in coffer.yaml (for ${key.slice(0, 12)}...)`, name);
+            if (!NAME.test(name)) throw new CofferError('USAGE', `"${name.slice(0, 40)}" is not a recipient name (letters, digits, ".", "_", "-")`);
+          }
+          recipients.push({ name, age: [key], pgp: [] });
+        }
+        let environments = givenEnvironments;
+        if (environments.length === 0) {
+          const globs = interactive ? await askWithDefault(context, 'files of the dev environment (comma-separated globs)', 'secrets/dev/**') : 'secrets/dev/**';
+          environments = parseEnvironments([`dev=${globs}`]);
+        }
         text = starterText(recipients, environments);
       }
       // what we write must be what we read back
@@ -244,12 +316,13 @@ Examples:
         context.stdout.write(text);
         return;
       }
-      if (!options.force && (await exists(output))) {
-        throw new CofferError('USAGE', `${output} already exists`, { hints: ['pass --force to overwrite it, or -o - to print the starter instead'] });
-      }
       await withFileLock(output, () => writeFileAtomic(output, text));
       note(context, options.quiet, `wrote ${output}`);
       if (await exists(join(dirname(output), '.sops.yaml'))) note(context, options.quiet, 'note: coffer.yaml now wins over .sops.yaml in this directory');
       if (options.gitSetup !== false) await registerGitDrivers(context, output, options.quiet);
+      if (options.hook !== false && findRepositoryRoot(context.cwd)) {
+        const wanted = interactive ? await askYesNo(context, 'install a pre-commit hook that runs `coffer verify --staged`?', true) : true;
+        if (wanted) await installHook(context, options.quiet);
+      }
     });
 }

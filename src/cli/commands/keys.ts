@@ -41,7 +41,7 @@ const collect = (value: string, previous: string[] | undefined) => [...(previous
  * Creates a key file exclusively with mode 0600: never overwrites an existing key. Missing parent
  * directories (such as ~/.config/sops/age) are created 0700.
  */
-async function writeNewKeyFile(path: string, shownPath: string, content: string): Promise<void> {
+export async function writeNewKeyFile(path: string, shownPath: string, content: string): Promise<void> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
@@ -62,6 +62,12 @@ async function writeNewKeyFile(path: string, shownPath: string, content: string)
   } finally {
     await handle.close();
   }
+}
+
+/** A new age identity as age-keygen writes it (created and public key comments), and its public key. */
+export async function generateKeyFileText(): Promise<{ content: string; recipient: string }> {
+  const { identity, recipient } = await generateAgeIdentity();
+  return { content: `# created: ${localTimestamp(new Date())}\n# public key: ${recipient}\n${identity}\n`, recipient };
 }
 
 function localTimestamp(date: Date): string {
@@ -86,8 +92,7 @@ Examples:
   coffer keygen > key.txt                 # like age-keygen (mind the file mode)`,
     )
     .action(async (options: KeygenOptions) => {
-      const { identity, recipient } = await generateAgeIdentity();
-      const content = `# created: ${localTimestamp(new Date())}\n# public key: ${recipient}\n${identity}\n`;
+      const { content, recipient } = await generateKeyFileText();
       if (options.output === undefined || options.output === '-') {
         if (options.json) {
           throw new CofferError('USAGE', '--json needs -o FILE (the secret key is never printed as JSON)', { hints: ['coffer keygen -o key.txt --json'] });

@@ -24,6 +24,7 @@ import { compileUserSchema } from '../../schema/user-schema.js';
 import { annotationAt } from '../../schema/walk.js';
 import { type CliContext, note, writeJson } from '../context.js';
 import { loadHistoryScope } from '../git-history.js';
+import { startProgress } from '../progress.js';
 import { addGitHubOptions, connectGitHub, type GitHubCommandOptions } from '../github-remote.js';
 import type { KeyOptions } from '../options.js';
 import { formatTable } from './access.js';
@@ -139,7 +140,9 @@ export async function runRotateDue(context: CliContext, files: string[], options
   const author = await readCommitAuthor({ fs, dir });
   const codeOwners = await readCodeOwners(dir);
   const results: (PublishResult & { environment: string; generated: string[]; alreadyRotated: string[] })[] = [];
+  const progress = startProgress(context, plans.length, 'rotate --due', options);
   for (const plan of plans) {
+    progress.tick(plan.environment);
     const generated: string[] = [];
     const alreadyRotated: string[] = [];
     const environment = scope.config?.environments.find((candidate) => candidate.name === plan.environment);
@@ -177,6 +180,7 @@ export async function runRotateDue(context: CliContext, files: string[], options
     results.push({ ...result, environment: plan.environment, generated, alreadyRotated });
     if (!options.json) reportResult(context, options, plan, result, generated);
   }
+  progress.done();
   if (options.json) writeJson(context, { dryRun: false, pullRequests: results });
 }
 

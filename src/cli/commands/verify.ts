@@ -2,12 +2,12 @@
 // 2 usage or configuration error. main.ts imports this module only for `verify` (and help), so the
 // checks are imported statically: a dynamic import here would be one more module-graph load in turn.
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CofferError, ExitCode } from '../../errors.js';
 import { renderText, toJsonReport, toSarif } from '../../verify/render.js';
 import { verifyRepository } from '../../verify/verify.js';
 import type { CliContext } from '../context.js';
-import { absolutePath } from '../file-access.js';
 import { VERSION } from '../../version.js';
 
 interface VerifyCommandOptions {
@@ -28,7 +28,8 @@ async function hasIdentity(context: CliContext, options: VerifyCommandOptions): 
   const env = context.env;
   if ((options.identity ?? []).length > 0 || env['SOPS_AGE_KEY'] || env['SOPS_AGE_KEY_CMD']) return true;
   const keyFile = env['SOPS_AGE_KEY_FILE'];
-  if (keyFile && existsSync(absolutePath(context, keyFile))) return true;
+  // resolved here, not with file-access.ts: that module loads file locking and atomic writes, which verify never uses
+  if (keyFile && existsSync(resolve(context.cwd, keyFile))) return true;
   // key handling is imported only when keys may be used: --keyless (pre-commit's usual case) never loads it
   const { defaultAgeKeyFile } = await import('../../keys/identities.js');
   const fallback = defaultAgeKeyFile({ env, platform: process.platform, homedir: env['HOME'] ?? '' });

@@ -1,10 +1,10 @@
 // Who can read which file today: every file an environment claims (and any other encrypted file in
 // the repository), its recipients read from its own metadata, compared with coffer.yaml.
 
-import type { Dirent } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CofferError } from '../errors.js';
+import { listRepositoryFiles } from './repository-files.js';
 import { type RecipientPlan, recipientPlanOf } from '../file/key-ring.js';
 import { parseMetadata } from '../format/metadata.js';
 import { detectStore, getStore } from '../format/stores/index.js';
@@ -21,7 +21,6 @@ import {
 } from './coffer-config.js';
 
 /** Directories never searched for secrets files. */
-const SKIPPED_DIRECTORIES = new Set(['.git', 'node_modules']);
 /** Files above this size are not probed for sops metadata unless an environment claims them. */
 const PROBE_LIMIT = 1024 * 1024;
 
@@ -44,26 +43,6 @@ export interface Inventory {
   unmatched: { environment: string; pattern: string; line: number }[];
 }
 
-async function listFiles(root: string): Promise<string[]> {
-  const found: string[] = [];
-  const walk = async (dir: string, prefix: string) => {
-    let entries: Dirent[];
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of entries) {
-      const path = prefix ? `${prefix}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) {
-        if (!SKIPPED_DIRECTORIES.has(entry.name)) await walk(join(dir, entry.name), path);
-      } else if (entry.isFile()) found.push(path);
-    }
-  };
-  await walk(root, '');
-  return found;
-}
 
 /** The recipients in a file's metadata, or why there are none. */
 async function readCurrentRecipients(absolute: string, path: string, store: StoreName): Promise<Pick<InventoryFile, 'current' | 'problem'>> {
@@ -89,7 +68,7 @@ function looksEncrypted(text: string): boolean {
 
 /** Lists the files of the repository coffer.yaml governs; two environments claiming a file is CONFIG_INVALID. */
 export async function takeInventory(config: CofferConfig): Promise<Inventory> {
-  const all = await listFiles(config.dir);
+  const all = await listRepositoryFiles(config.dir);
   const files: InventoryFile[] = [];
   const used = new Set<string>();
   for (const path of all) {
@@ -248,7 +227,7 @@ export function unknownRecipientError(config: CofferConfig, name: string): Coffe
 /** Encrypted files under `dir` (for `updatekeys --all` with only .sops.yaml), relative with `/`. */
 export async function listEncryptedFiles(dir: string): Promise<string[]> {
   const encrypted: string[] = [];
-  for (const path of await listFiles(dir)) {
+  for (const path of await listRepositoryFiles(dir)) {
     if (path === '.sops.yaml' || path === 'coffer.yaml') continue;
     const absolute = join(dir, path);
     const size = await stat(absolute).then((info) => info.size, () => Number.POSITIVE_INFINITY);

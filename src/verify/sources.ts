@@ -1,10 +1,9 @@
 // Where `coffer verify` reads files: the working tree, or exactly what is staged in the git index
 // (isomorphic-git, imported only for --staged). Paths are relative to `root`, with `/`.
-import type { Dirent } from 'node:fs';
 import * as fs from 'node:fs';
-import { readdir } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { CofferError } from '../errors.js';
+import { listRepositoryFiles, SKIPPED_DIRECTORIES } from '../policy/repository-files.js';
 
 export interface FileSource {
   readonly kind: 'worktree' | 'index';
@@ -18,32 +17,12 @@ export interface FileSource {
   read(path: string): Promise<Uint8Array | undefined>;
 }
 
-/** Directories never searched for secrets files. */
-const SKIPPED_DIRECTORIES = new Set(['.git', 'node_modules']);
 
 export function worktreeSource(root: string): FileSource {
   return {
     kind: 'worktree',
     root,
-    async list() {
-      const found: string[] = [];
-      const walk = async (dir: string, prefix: string) => {
-        let entries: Dirent[];
-        try {
-          entries = await readdir(dir, { withFileTypes: true });
-        } catch {
-          return;
-        }
-        for (const entry of entries) {
-          const path = prefix ? `${prefix}/${entry.name}` : entry.name;
-          if (entry.isDirectory()) {
-            if (!SKIPPED_DIRECTORIES.has(entry.name)) await walk(join(dir, entry.name), path);
-          } else if (entry.isFile()) found.push(path);
-        }
-      };
-      await walk(root, '');
-      return found.sort();
-    },
+    list: () => listRepositoryFiles(root),
     // Synchronous on purpose: secrets files are small, and a sync read costs a fraction of the
     // thread-pool round trips (open, fstat, read, close) of fs/promises' readFile; 200 files took ~50 ms.
     size: async (path) => {

@@ -448,3 +448,9 @@ export function claimedTwiceError(config: CofferConfig, path: string, matches: r
     data: { file: config.path, line: matches[1]!.environment.line, path, environments: matches.map((match) => match.environment.name) },
   });
 }
+
+/** The schema an environment gives a file: the first `schemas:` entry whose glob matches, else the one without a glob. */
+export function schemaBindingFor(environment: PolicyEnvironment, path: string): { glob?: string; path: string } | undefined {
+  const bindings = environment.schemas ?? [];
+  return bindings.find((item) => item.glob !== undefined && globToRegExp(item.glob).test(path)) ?? bindings.find((item) => item.glob === undefined);
+}

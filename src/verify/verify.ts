@@ -7,7 +7,7 @@ import { basename, dirname, relative, resolve, sep } from 'node:path';
 import { CofferError, isCofferError } from '../errors.js';
 import type { KeyRing } from '../file/key-ring.js';
 import { detectStore } from '../format/stores/index.js';
-import { type CofferConfig, claimedTwiceError, indexRecipientKeys, lookupEnvironments, parseCofferConfig, planForEnvironment, type PolicyEnvironment } from '../policy/coffer-config.js';
+import { type CofferConfig, claimedTwiceError, indexRecipientKeys, lookupEnvironments, parseCofferConfig, planForEnvironment, type PolicyEnvironment, schemaBindingFor } from '../policy/coffer-config.js';
 import { globToRegExp } from '../policy/glob.js';
 import { nameKey } from '../policy/inventory.js';
 import { findPolicyFile } from '../policy/policy-file.js';
@@ -257,8 +257,7 @@ class SchemaLoader {
   ) {}
 
   async forFile(environment: PolicyEnvironment, path: string): Promise<UserSchema | undefined> {
-    const bindings = environment.schemas ?? [];
-    const binding = bindings.find((item) => item.glob !== undefined && globToRegExp(item.glob).test(path)) ?? bindings.find((item) => item.glob === undefined);
+    const binding = schemaBindingFor(environment, path);
     if (!binding) return undefined;
     if (binding.glob !== undefined) this.usedGlobs.add(`${environment.name}\0${binding.glob}`);
     const schemaPath = binding.path.replace(/^\.\//, '');

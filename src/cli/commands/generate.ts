@@ -8,8 +8,7 @@ import { CofferError } from '../../errors.js';
 import { openFile, sealFile } from '../../file/secrets-file.js';
 import { formatKeyPath, parseKeyPath, resolveKeyPath, type UserPathSegment } from '../../format/key-path.js';
 import type { PathSegment, PlainValue } from '../../format/tree.js';
-import { environmentFor, policyPath } from '../../policy/coffer-config.js';
-import { globToRegExp } from '../../policy/glob.js';
+import { environmentFor, policyPath, schemaBindingFor } from '../../policy/coffer-config.js';
 import { CREDENTIAL_KINDS, type CredentialKind, type GenerateParameters } from '../../schema/annotations.js';
 import { generateCredential } from '../../schema/generators.js';
 import { annotationAt, listAnnotatedProperties } from '../../schema/walk.js';
@@ -30,8 +29,7 @@ export async function loadFileSchema(context: CliContext, file: string, options:
   if (policy?.kind !== 'coffer') return undefined;
   const path = policyPath(policy.config, absolutePath(context, file));
   const environment = path === undefined ? undefined : environmentFor(policy.config, path)?.environment;
-  const bindings = environment?.schemas ?? [];
-  const binding = bindings.find((item) => item.glob !== undefined && globToRegExp(item.glob).test(path!)) ?? bindings.find((item) => item.glob === undefined);
+  const binding = environment && schemaBindingFor(environment, path!);
   if (!binding) return undefined;
   const schemaFile = join(policy.config.dir, binding.path);
   const text = await readFile(schemaFile, 'utf8').catch(() => {

@@ -13,8 +13,7 @@ import type { SecretStatus } from '../../audit/status.js';
 import { readCommitAuthor, readFileAtCommit } from '../../git/branch.js';
 import { CODEOWNERS_PATHS, pullRequestLabels, resolveReviewers } from '../../github/owners.js';
 import type { PathSegment } from '../../format/tree.js';
-import { type CofferConfig, environmentFor, policyPath } from '../../policy/coffer-config.js';
-import { globToRegExp } from '../../policy/glob.js';
+import { type CofferConfig, environmentFor, policyPath, schemaBindingFor } from '../../policy/coffer-config.js';
 import { rotateFileValues, type ValueRotation } from '../../rotation/apply.js';
 import { DUE_STATES, type DueSecret, describePolicy, planRotations, type RotationPlan, rotationBody, rotationBranchPrefix, rotationCommitMessage, rotationTitle } from '../../rotation/plan.js';
 import { type PublishResult, publishChange } from '../../rotation/publish.js';
@@ -57,8 +56,7 @@ function createSchemaRoots(config: CofferConfig | undefined, repositoryDir: stri
       if (!config) return undefined;
       const path = policyPath(config, join(repositoryDir, file));
       const environment = path === undefined ? undefined : environmentFor(config, path)?.environment;
-      const bindings = environment?.schemas ?? [];
-      const binding = bindings.find((item) => item.glob !== undefined && globToRegExp(item.glob).test(path!)) ?? bindings.find((item) => item.glob === undefined);
+      const binding = environment && schemaBindingFor(environment, path!);
       if (!binding) return undefined;
       let root = compiled.get(binding.path);
       if (!root) {

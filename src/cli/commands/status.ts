@@ -5,8 +5,7 @@ import type { Command } from 'commander';
 import { blameFile } from '../../audit/blame.js';
 import { parseDuration as parseDays } from '../../audit/log.js';
 import { describeSecretStatus, type LifetimeRule, type SecretStatus } from '../../audit/status.js';
-import { type CofferConfig, environmentFor, type PolicyEnvironment, policyPath } from '../../policy/coffer-config.js';
-import { globToRegExp } from '../../policy/glob.js';
+import { type CofferConfig, environmentFor, type PolicyEnvironment, policyPath, schemaBindingFor } from '../../policy/coffer-config.js';
 import { parseDuration, parseExpiry } from '../../schema/annotations.js';
 import { compileUserSchema, type UserSchema } from '../../schema/user-schema.js';
 import { annotationAt } from '../../schema/walk.js';
@@ -21,12 +20,9 @@ interface StatusOptions extends HistoryCommandOptions {
   all?: boolean;
 }
 
-/** The schema file an environment names for a path (`schemas:` bindings, or the older single `schema:`). */
+/** The schema file an environment names for a path. */
 function schemaPathFor(environment: PolicyEnvironment, path: string): string | undefined {
-  const shaped = environment as PolicyEnvironment & { schemas?: { glob?: string; path: string }[]; schema?: string };
-  const bindings = shaped.schemas ?? (shaped.schema ? [{ path: shaped.schema }] : []);
-  const binding = bindings.find((item) => item.glob !== undefined && globToRegExp(item.glob).test(path)) ?? bindings.find((item) => item.glob === undefined);
-  return binding?.path.replace(/^\.\//, '');
+  return schemaBindingFor(environment, path)?.path.replace(/^\.\//, '');
 }
 
 /** Looks rules up in the schemas named by coffer.yaml (each compiled once). */

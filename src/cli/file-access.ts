@@ -4,7 +4,7 @@ import { CofferError } from '../errors.js';
 import type { SourceFile } from '../file/secrets-file.js';
 import { detectStore } from '../format/stores/index.js';
 import type { StoreName } from '../format/tree.js';
-import { readExistingFile, removeStaleTempFiles, writeFileAtomic } from '../io/atomic-write.js';
+import { readExistingFile, removeStaleTempFiles, type WriteOptions, writeFileAtomic } from '../io/atomic-write.js';
 import { withFileLock } from '../io/lock.js';
 import { type CliContext, readAll } from './context.js';
 
@@ -57,7 +57,7 @@ export async function modifyFile(
   file: string,
   inputType: string | undefined,
   change: (source: SourceFile) => Promise<string | Uint8Array | undefined>,
-  onWait?: () => void,
+  options: WriteOptions = {},
 ): Promise<boolean> {
   if (file === '-') {
     throw new CofferError('USAGE', 'this command changes a file in place and cannot read stdin', { hints: ['pass a file path'] });
@@ -70,19 +70,18 @@ export async function modifyFile(
       const source = await readSource(context, file, inputType);
       const updated = await change(source);
       if (updated === undefined) return false;
-      await writeFileAtomic(path, updated);
+      await writeFileAtomic(path, updated, options);
       return true;
     },
-    { onWait },
   );
 }
 
 /** Writes command output to a file (atomically, under its lock) or to stdout. */
-export async function writeOutput(context: CliContext, output: string | undefined, content: string | Uint8Array, mode?: number): Promise<void> {
+export async function writeOutput(context: CliContext, output: string | undefined, content: string | Uint8Array, options: WriteOptions = {}): Promise<void> {
   if (output === undefined || output === '-') {
     context.stdout.write(content);
     return;
   }
   const path = absolutePath(context, output);
-  await withFileLock(path, () => writeFileAtomic(path, content, mode === undefined ? {} : { mode }));
+  await withFileLock(path, () => writeFileAtomic(path, content, options));
 }

@@ -10,6 +10,8 @@ import { CofferError } from '../errors.js';
 export interface WriteOptions {
   /** Mode of a new file (an existing file keeps its own). 0644 unless given; key files pass 0600. */
   mode?: number;
+  /** The content is plaintext: the file ends up 0600 even if it existed with a wider mode. */
+  plaintext?: boolean;
 }
 
 /** Default mode of a new encrypted file: it holds only ciphertext and is meant to be committed. */
@@ -80,7 +82,7 @@ export async function writeFileAtomic(
     if (existing?.isDirectory()) {
       throw new CofferError('WRITE_FAILED', `cannot write ${path}: it is a directory`, { data: { file: path } });
     }
-    const mode = existing ? existing.mode & 0o7777 : (options.mode ?? defaultFileMode);
+    const mode = options.plaintext ? 0o600 : existing ? existing.mode & 0o7777 : (options.mode ?? defaultFileMode);
     const dir = dirname(target);
     temp = join(dir, `.${basename(target)}.${randomBytes(8).toString('hex')}.coffer-tmp`);
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);

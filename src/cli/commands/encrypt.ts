@@ -119,10 +119,10 @@ Examples:
         return renderDocument(opened.plain, outputStore ?? source.store);
       };
       if (options.inPlace) {
-        await modifyFile(context, file, options.inputType, render);
+        await modifyFile(context, file, options.inputType, render, { plaintext: true });
         return;
       }
       const source = await readSource(context, file, options.inputType);
-      await writeOutput(context, options.output, await render(source), 0o600);
+      await writeOutput(context, options.output, await render(source), { plaintext: true });
     });
 }

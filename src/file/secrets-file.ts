@@ -153,13 +153,18 @@ export interface EncryptOptions {
   now?: Date;
 }
 
-/** Encrypts a plaintext document as a new SOPS file under a fresh data key. */
-export async function encryptDocument(plain: StoreDocument, file: string, keys: KeyRing, options: EncryptOptions): Promise<string> {
-  if (plain.readMetadata() !== undefined) {
+/** Refuses a document that already carries sops metadata: encrypting it again would nest files. */
+export function assertPlaintext(document: StoreDocument, file: string): void {
+  if (document.readMetadata() !== undefined) {
     throw new CofferError('ALREADY_ENCRYPTED', `${file}: the file is already encrypted (it has sops metadata)`, {
-      hints: ['use `coffer edit` or `coffer set` to change it, or `coffer rotate` for a new data key'],
+      hints: ['use `coffer edit` or `coffer set` to change it, `coffer updatekeys` for new recipients, `coffer rotate` for a new data key'],
     });
   }
+}
+
+/** Encrypts a plaintext document as a new SOPS file under a fresh data key. */
+export async function encryptDocument(plain: StoreDocument, file: string, keys: KeyRing, options: EncryptOptions): Promise<string> {
+  assertPlaintext(plain, file);
   const dataKey = generateDataKey();
   const wrapped = await keys.wrapDataKey(dataKey, options.plan);
   const metadata: Metadata = {

@@ -1,7 +1,7 @@
 // `coffer encrypt` and `coffer decrypt`.
 import type { Command } from 'commander';
 import { CofferError } from '../../errors.js';
-import { encryptDocument, openFile, parseDocument, type SourceFile } from '../../file/secrets-file.js';
+import { assertPlaintext, encryptDocument, openFile, parseDocument, type SourceFile } from '../../file/secrets-file.js';
 import { parseKeyPath } from '../../format/key-path.js';
 import { getStore } from '../../format/stores/index.js';
 import type { StoreDocument, StoreName } from '../../format/tree.js';
@@ -37,11 +37,8 @@ function checkOutputTarget(options: { output?: string; inPlace?: boolean }, file
 /** The plaintext document to encrypt, converted to the output store when asked. */
 function plaintextDocument(source: SourceFile, outputStore: StoreName): StoreDocument {
   const document = parseDocument(source, true);
-  if (document.readMetadata() !== undefined) {
-    throw new CofferError('ALREADY_ENCRYPTED', `${source.file}: the file is already encrypted (it has sops metadata)`, {
-      hints: ['use `coffer edit` or `coffer set` to change it, `coffer updatekeys` for new recipients, `coffer rotate` for a new data key'],
-    });
-  }
+  // Checked before a store conversion, which would drop the metadata that says so.
+  assertPlaintext(document, source.file);
   return outputStore === source.store ? document : getStore(outputStore).fromPlain(document.toPlain());
 }
 

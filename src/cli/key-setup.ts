@@ -6,8 +6,7 @@ import type { KeyRing, RecipientPlan } from '../file/key-ring.js';
 import { type SelectionRule, type SelectionRuleKind, selectionRuleFrom } from '../format/selection.js';
 import { createKeyRing as createEnvironmentKeyRing } from '../keys/key-ring.js';
 import { createGpgKeySource } from '../keys/pgp.js';
-import { indexRecipientKeys, recipientKey } from '../policy/coffer-config.js';
-import { loadPolicy, type Policy, resolvePolicyRecipients } from '../policy/policy-file.js';
+import type { Policy } from '../policy/policy-file.js';
 import { absolutePath } from './file-access.js';
 import type { CliContext } from './context.js';
 import type { KeyOptions, RecipientOptions } from './options.js';
@@ -24,6 +23,7 @@ export async function createKeyRing(context: CliContext, options: KeyOptions, po
     pgp: createGpgKeySource({ env: context.env, interactive: Boolean(context.stdin.isTTY && context.stderr.isTTY) }),
     // only an error message needs the names, so coffer.yaml is read then and not on every decrypt
     describeRecipients: async () => {
+      const { indexRecipientKeys, recipientKey } = await import('../policy/coffer-config.js');
       const applied = policy ?? (await loadCommandPolicy(context, options));
       const names = applied?.kind === 'coffer' ? indexRecipientKeys(applied.config) : new Map<string, string>();
       return (key: string) => names.get(key) ?? names.get(recipientKey(key, 'pgp')) ?? (key.length > 20 ? `${key.slice(0, 16)}…` : key);
@@ -33,6 +33,9 @@ export async function createKeyRing(context: CliContext, options: KeyOptions, po
 
 /** The policy (coffer.yaml, else .sops.yaml) that applies to the command. */
 export async function loadCommandPolicy(context: CliContext, options: KeyOptions): Promise<Policy | undefined> {
+  // The policy layer (yaml Document API, the coffer.yaml validator) loads only for commands that
+  // need it, not on the read path of `get` and `decrypt`.
+  const { loadPolicy } = await import('../policy/policy-file.js');
   return loadPolicy(context.cwd, {
     ...(options.config ? { configPath: options.config } : {}),
     env: context.env,
@@ -80,6 +83,7 @@ export async function resolveEncryptionSettings(
   policy?: Policy,
 ): Promise<EncryptOptions> {
   const applied = policy ?? (await loadCommandPolicy(context, options));
+  const { resolvePolicyRecipients } = await import('../policy/policy-file.js');
   const target = options.filenameOverride ?? (file === '-' ? 'stdin' : file);
   const resolved = resolvePolicyRecipients(applied, {
     flags: { ...(options.age ? { age: options.age } : {}), ...(options.pgp ? { pgp: options.pgp } : {}) },

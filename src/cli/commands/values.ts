@@ -10,7 +10,6 @@ import { type CliContext, promptHidden, readAll, writeJson } from '../context.js
 import { absolutePath, modifyFile, parseStoreName, readSource } from '../file-access.js';
 import { createKeyRing, readOnlyOpenOptions } from '../key-setup.js';
 import { addIdentityOptions, addMacOption, addOutputOptions, type KeyOptions } from '../options.js';
-import { generateFor, loadFileSchema } from './generate.js';
 import { renderValue, toJsonValue } from '../output.js';
 
 function resolveIn(document: StoreDocument, path: readonly UserPathSegment[]): PathSegment[] {
@@ -136,14 +135,16 @@ Examples:
     .action(async (file: string, pathText: string, options: SetOptions) => {
       const path = parseKeyPath(pathText);
       const text = options.generate ? '' : await readNewValue(context, options);
-      const root = options.generate ? await loadFileSchema(context, file, options) : undefined;
+      // Schemas and generators load only for --generate, so get and plain set start small.
+      const generation = options.generate ? await import('./generate.js') : undefined;
+      const root = generation ? await generation.loadFileSchema(context, file, options) : undefined;
       const value = options.jsonValue ? parseJsonValue(text) : text;
       const keys = await createKeyRing(context, options);
       const changed = await modifyFile(context, file, options.inputType, async (source) => {
         const opened = await openFile(source, keys);
         const modified = opened.plain.clone();
         const target = resolveIn(modified, path);
-        modified.setValue(target, options.generate ? generateFor(root, file, target, {}).value : value);
+        modified.setValue(target, generation ? generation.generateFor(root, file, target, {}).value : value);
         return sealFile(opened, modified);
       });
       if (options.json) writeJson(context, { file, path: formatKeyPath(path), changed });

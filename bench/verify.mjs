@@ -109,5 +109,6 @@ function main() {
 try {
   main();
 } finally {
-  rmSync(temp, { recursive: true, force: true });
+  if (process.env.BENCH_KEEP) console.log(`kept ${temp}`);
+  else rmSync(temp, { recursive: true, force: true });
 }

@@ -13,7 +13,7 @@ import { normalizeFingerprint } from '../keys/pgp.js';
 import { validateCofferShape } from './coffer-validator.js';
 import { GlobSyntaxError, globToRegExp } from './glob.js';
 
-export const COFFER_CONFIG_NAME = 'coffer.yaml';
+export { COFFER_CONFIG_NAME } from './locate.js';
 
 export interface PolicyRecipient {
   name: string;

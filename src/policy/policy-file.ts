@@ -2,13 +2,12 @@
 // directory; in one directory coffer.yaml wins. An explicit path (--config, COFFER_CONFIG,
 // SOPS_CONFIG) is read as coffer.yaml when its name is coffer.yaml, else as .sops.yaml.
 
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, } from 'node:path';
 import { CofferError } from '../errors.js';
 import { type RecipientFlags, recipientsFromFlags } from '../keys/recipients.js';
-import { COFFER_CONFIG_NAME, type CofferConfig, environmentFor, parseCofferConfig, planForEnvironment, policyPath } from './coffer-config.js';
+import { type CofferConfig, environmentFor, parseCofferConfig, planForEnvironment, policyPath } from './coffer-config.js';
 import {
   type ConfigSources,
-  findSopsConfig,
   loadSopsConfig,
   nodeConfigSources,
   type ResolvedCreationRule,
@@ -18,45 +17,9 @@ import {
 
 export type Policy = { kind: 'coffer'; config: CofferConfig } | { kind: 'sops'; config: SopsConfig };
 
-export interface FindPolicyOptions {
-  /** `--config FILE`. */
-  configPath?: string;
-  env?: Readonly<Record<string, string | undefined>>;
-  onWarning?: (message: string) => void;
-}
+import { findPolicyFile, type FindPolicyOptions } from './locate.js';
 
-const MAX_SEARCH_DEPTH = 100;
-
-/** The path of the policy file that applies in `cwd`, and its kind; undefined when there is none. */
-export async function findPolicyFile(
-  cwd: string,
-  options: FindPolicyOptions,
-  sources: ConfigSources = nodeConfigSources(),
-): Promise<{ kind: Policy['kind']; path: string } | undefined> {
-  const explicit = options.configPath ?? options.env?.['COFFER_CONFIG'];
-  if (explicit) {
-    const path = resolve(cwd, explicit);
-    if (!(await sources.exists(path))) {
-      throw new CofferError('CONFIG_NOT_FOUND', `config file ${path} does not exist`, {
-        hints: [options.configPath ? 'check the path given to --config' : 'check the COFFER_CONFIG variable'],
-        data: { file: path },
-      });
-    }
-    return { kind: basename(path) === COFFER_CONFIG_NAME ? 'coffer' : 'sops', path };
-  }
-  if (!options.env?.['SOPS_CONFIG']) {
-    let dir = resolve(cwd);
-    for (let depth = 0; depth < MAX_SEARCH_DEPTH; depth++) {
-      if (await sources.exists(join(dir, COFFER_CONFIG_NAME))) return { kind: 'coffer', path: join(dir, COFFER_CONFIG_NAME) };
-      if (await sources.exists(join(dir, '.sops.yaml'))) break;
-      const parent = dirname(dir);
-      if (parent === dir) break;
-      dir = parent;
-    }
-  }
-  const sops = await findSopsConfig(cwd, { ...(options.env ? { env: options.env } : {}), ...(options.onWarning ? { onWarning: options.onWarning } : {}) }, sources);
-  return sops ? { kind: 'sops', path: sops } : undefined;
-}
+export { findPolicyFile, type FindPolicyOptions };
 
 export async function loadCofferConfig(path: string, sources: ConfigSources = nodeConfigSources()): Promise<CofferConfig> {
   let text: string;

@@ -1,8 +1,5 @@
-// `.sops.yaml`: where it is, its creation_rules, and which rule (and so which recipients) applies
-// to a file, with SOPS's precedence (sops-format.md section 9).
 
-import { access, readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { LineCounter, type Node, isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { CofferError } from '../errors.js';
 import { SELECTION_RULE_KEYS, type SelectionRule, type SelectionRuleKind } from '../format/selection.js';
@@ -30,55 +27,9 @@ export interface SopsConfig {
   stores: { yamlIndent?: number; jsonIndent?: number };
 }
 
-export interface ConfigSources {
-  readFile(path: string): Promise<string>;
-  exists(path: string): Promise<boolean>;
-}
+import { type ConfigSources, findSopsConfig, nodeConfigSources } from './locate.js';
 
-export function nodeConfigSources(): ConfigSources {
-  return {
-    readFile: (path) => readFile(path, 'utf8'),
-    exists: (path) => access(path).then(
-      () => true,
-      () => false,
-    ),
-  };
-}
-
-const MAX_SEARCH_DEPTH = 100;
-
-/**
- * The config path: `--config`, else SOPS_CONFIG, else `.sops.yaml` in `cwd` or a parent (up to
- * 100 levels). `.sops.yml` is never used; `onWarning` hears about one found on the way.
- */
-export async function findSopsConfig(
-  cwd: string,
-  options: { configPath?: string; env?: Readonly<Record<string, string | undefined>>; onWarning?: (message: string) => void },
-  sources: ConfigSources = nodeConfigSources(),
-): Promise<string | undefined> {
-  const explicit = options.configPath ?? options.env?.['SOPS_CONFIG'];
-  if (explicit) {
-    const path = resolve(cwd, explicit);
-    if (!(await sources.exists(path))) {
-      throw new CofferError('CONFIG_NOT_FOUND', `config file ${path} does not exist`, {
-        hints: [options.configPath ? 'check the path given to --config' : 'check the SOPS_CONFIG variable'],
-      });
-    }
-    return path;
-  }
-  let dir = resolve(cwd);
-  for (let depth = 0; depth < MAX_SEARCH_DEPTH; depth++) {
-    const candidate = join(dir, '.sops.yaml');
-    if (await sources.exists(candidate)) return candidate;
-    if (options.onWarning && (await sources.exists(join(dir, '.sops.yml')))) {
-      options.onWarning(`ignoring ${join(dir, '.sops.yml')}: the config file must be named .sops.yaml`);
-    }
-    const parent = dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  return undefined;
-}
+export { type ConfigSources, findSopsConfig, nodeConfigSources };
 
 const RULE_KEY_SOURCES = ['kms', 'aws_profile', 'gcp_kms', 'azure_keyvault', 'hc_vault_transit_uri', 'hckms'] as const;
 const RULE_FIELDS = new Set<string>([

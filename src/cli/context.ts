@@ -1,10 +1,19 @@
 // Everything a command may touch of the process, passed in so tests run the CLI in-process.
-import type { Readable, Writable } from 'node:stream';
+import { writeSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { isatty } from 'node:tty';
+
+/** Where a command writes text: process.stdout/stderr, or a stream a test collects. */
+export interface OutputStream {
+  write(chunk: string | Uint8Array): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
 
 export interface CliStreams {
   stdin: Readable & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
-  stdout: Writable & { isTTY?: boolean };
-  stderr: Writable & { isTTY?: boolean };
+  stdout: OutputStream;
+  stderr: OutputStream;
 }
 
 export interface CliContext extends CliStreams {
@@ -12,8 +21,58 @@ export interface CliContext extends CliStreams {
   cwd: string;
 }
 
+/**
+ * stdout or stderr written with write(2) on its file descriptor. Creating process.stdout builds a
+ * stream (and loads net, tty and stream code) that costs a short command like `coffer log` a
+ * fifth of its run; the descriptor is written directly instead, in order and completely. A pipe
+ * that would block (EAGAIN) hands the rest to the real stream; a reader that went away (EPIPE, as
+ * in `coffer log | head`) ends the output quietly.
+ */
+export function descriptorOutput(fd: number, stream: () => NodeJS.WriteStream): OutputStream {
+  let fallback: NodeJS.WriteStream | undefined;
+  let closed = false;
+  return {
+    get isTTY() {
+      return isatty(fd);
+    },
+    get columns() {
+      return isatty(fd) ? stream().columns : undefined;
+    },
+    write(chunk) {
+      if (closed) return false;
+      if (fallback) return fallback.write(chunk);
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      let written = 0;
+      try {
+        while (written < bytes.length) written += writeSync(fd, bytes, written);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EPIPE') {
+          closed = true;
+          return false;
+        }
+        if (code !== 'EAGAIN') throw error;
+        fallback = stream();
+        return fallback.write(bytes.subarray(written));
+      }
+      return true;
+    },
+  };
+}
+
 export function nodeCliContext(): CliContext {
-  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+  const stdout = descriptorOutput(1, () => process.stdout);
+  const stderr = descriptorOutput(2, () => process.stderr);
+  // process.stdin is a getter that builds a stream: only commands that read input pay for it
+  return {
+    get stdin() {
+      return process.stdin;
+    },
+    stdout,
+    stderr,
+    env: process.env,
+    cwd: process.cwd(),
+  };
 }
 
 /** Writes a line to stderr unless --quiet; never used for values. */

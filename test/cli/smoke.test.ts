@@ -1,5 +1,5 @@
 // Spawns the built binary (`npm test` builds it first): the bundle starts, parses and round-trips.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -58,4 +58,26 @@ describe('coffer binary', () => {
     expect(decrypted.status, decrypted.stderr).toBe(0);
     expect(decrypted.stdout).toBe('db:\n  password: smoke-secret\n  user: smoke-user\n');
   });
+
+  it('writes large output whole through a pipe, and ends quietly when the reader stops early (| head)', async () => {
+    const big = Array.from({ length: 4000 }, (_, index) => `key_${index}: value-${index}-${'v'.repeat(40)}`).join('\n');
+    await writeFile(join(dir, 'big.yaml'), `${big}\n`);
+    // encrypt to stdout: ~700 KB, more than a pipe holds
+    const keygen = coffer(['keygen', '-o', 'big-key.txt']);
+    const recipient = /age1[0-9a-z]+/.exec(keygen.stderr)?.[0] ?? '';
+    const whole = coffer(['encrypt', '--age', recipient, 'big.yaml']);
+    expect(whole.status, whole.stderr).toBe(0);
+    expect(whole.stdout.split('\n').filter((line) => line.startsWith('key_'))).toHaveLength(4000);
+    // the reader takes one chunk and closes its end: coffer must neither crash nor complain
+    const child = spawn(process.execPath, [bin, 'encrypt', '--age', recipient, 'big.yaml'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+  });
 });
+

@@ -1,7 +1,6 @@
 // Everything a command may touch of the process, passed in so tests run the CLI in-process.
-import { writeSync } from 'node:fs';
+import { fstatSync, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { isatty } from 'node:tty';
 
 /** Where a command writes text: process.stdout/stderr, or a stream a test collects. */
 export interface OutputStream {
@@ -31,12 +30,20 @@ export interface CliContext extends CliStreams {
 export function descriptorOutput(fd: number, stream: () => NodeJS.WriteStream): OutputStream {
   let fallback: NodeJS.WriteStream | undefined;
   let closed = false;
+  // node:tty loads net and the stream classes; a descriptor that is no character device is no terminal
+  const isTTY = () => {
+    try {
+      return fstatSync(fd).isCharacterDevice() && Boolean(stream().isTTY);
+    } catch {
+      return false;
+    }
+  };
   return {
     get isTTY() {
-      return isatty(fd);
+      return isTTY();
     },
     get columns() {
-      return isatty(fd) ? stream().columns : undefined;
+      return isTTY() ? stream().columns : undefined;
     },
     write(chunk) {
       if (closed) return false;

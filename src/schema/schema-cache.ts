@@ -9,11 +9,12 @@
 // nobody else can write them; anything unusable falls back silently to compiling.
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import equalModule from 'ajv/dist/runtime/equal.js';
 import ucs2lengthModule from 'ajv/dist/runtime/ucs2length.js';
 import validationErrorModule from 'ajv/dist/runtime/validation_error.js';
+import { isOwnedAndPrivate as isTrusted, userCacheDirectory } from '../io/user-cache.js';
 import { VERSION } from '../version.js';
 import { AJV_VERSION } from './ajv-version.js';
 import { FORMATS } from './formats.js';
@@ -56,18 +57,7 @@ function instantiate(code: string): ValidateFunction {
 }
 
 /** $XDG_CACHE_HOME/coffer, else ~/.cache/coffer; undefined without a usable home. */
-export function schemaCacheDirectory(env: Readonly<Record<string, string | undefined>>): string | undefined {
-  const xdg = env['XDG_CACHE_HOME'];
-  if (xdg && isAbsolute(xdg)) return join(xdg, 'coffer');
-  const home = env['HOME'] ?? env['USERPROFILE'];
-  return home && isAbsolute(home) ? join(home, '.cache', 'coffer') : undefined;
-}
-
-/** Owned by this user and writable by nobody else (where the platform has owners). */
-function isTrusted(info: fs.Stats): boolean {
-  const uid = process.getuid?.();
-  return uid === undefined || (info.uid === uid && (info.mode & 0o022) === 0);
-}
+export const schemaCacheDirectory = userCacheDirectory;
 
 function entryPath(directory: string, text: string): string {
   const key = createHash('sha256').update(`coffer ${VERSION}\0ajv ${AJV_VERSION}\0format ${CACHE_FORMAT}\0`).update(text).digest('hex');

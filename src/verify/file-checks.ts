@@ -2,6 +2,8 @@
 // value the selection rule covers is a well-formed ENC[...], the recipients are the policy's, the
 // visible structure fits the schema, nothing is expired. With a key: the MAC, the values against
 // the schema and password strength. Every finding is collected; nothing stops at the first.
+// The keyless checks never look at the clock: they return the facts expiry and rotation are
+// judged by (dates.ts), so their result depends on the file's bytes alone and can be cached.
 import type { KeyRing, RecipientPlan } from '../file/key-ring.js';
 import { recipientPlanOf } from '../file/key-ring.js';
 import { parseEncryptedValue } from '../format/encrypted-value.js';
@@ -12,10 +14,11 @@ import type { PlainValue, StoreDocument, StoreName } from '../format/tree.js';
 import { VALUE_TYPES } from '../format/values.js';
 import { CofferError, isCofferError } from '../errors.js';
 import { annotationAt, listAnnotatedProperties } from '../schema/walk.js';
-import { parseDuration, parseExpiry, requiredStrength } from '../schema/annotations.js';
+import { requiredStrength } from '../schema/annotations.js';
 import { describeViolations, formatPath, toInstance } from '../schema/instance.js';
 import type { StrengthScorer } from '../schema/strength.js';
 import type { UserSchema } from '../schema/user-schema.js';
+import type { DateFacts } from './dates.js';
 import { type Problem, problem } from './report.js';
 
 export interface FileTarget {
@@ -35,13 +38,15 @@ export interface FileTarget {
 }
 
 export interface KeylessResult {
+  /** Everything but expiry and rotation, which `dates` holds the facts for. */
   problems: Problem[];
   /** Set when the file is a readable SOPS file (the keyed checks need it). */
   metadata?: Metadata;
+  /** The dated values present, when the file has a schema (judged at a time by judgeDates). */
+  dates?: DateFacts;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
-const EXPIRY_WARNING = 14 * 24 * 60 * 60 * 1000;
 
 function keysOf(plan: RecipientPlan): string[] {
   return plan.groups.flatMap((group) => [...group.age.map((key) => key.trim()), ...group.pgp.map((key) => key.replaceAll(' ', '').toUpperCase())]);
@@ -78,8 +83,8 @@ function codeOf(error: unknown): string {
   return isCofferError(error) ? error.code : 'error';
 }
 
-/** Without keys: everything the file shows in clear. */
-export function checkFileKeyless(target: FileTarget, now: Date): KeylessResult {
+/** Without keys: everything the file shows in clear; the same bytes, policy and schema always give the same result. */
+export function checkFileKeyless(target: FileTarget): KeylessResult {
   const problems: Problem[] = [];
   const { path } = target;
   let document: StoreDocument;
@@ -167,7 +172,7 @@ export function checkFileKeyless(target: FileTarget, now: Date): KeylessResult {
         );
       }
     }
-    checkDates(target, document, metadata, now, problems);
+    return { problems, metadata, dates: collectDates(schema, document, metadata) };
   }
   return { problems, metadata };
 }
@@ -184,28 +189,14 @@ function datedPropertiesOf(root: Record<string, unknown>): ReturnType<typeof lis
   return found;
 }
 
-/** `expires` and `rotate` of the values present in the file (rotation counts from lastmodified). */
-function checkDates(target: FileTarget, document: StoreDocument, metadata: Metadata, now: Date, problems: Problem[]): void {
-  const modified = new Date(metadata.lastModified);
-  for (const { path: keyPath, annotation } of datedPropertiesOf(target.schema!.root)) {
+/** Which dated values the file has, and when it was last changed. */
+function collectDates(schema: UserSchema, document: StoreDocument, metadata: Metadata): DateFacts {
+  const values: DateFacts['values'] = [];
+  for (const { path: keyPath, annotation } of datedPropertiesOf(schema.root)) {
     if (document.getValue(keyPath) === undefined) continue;
-    const dotted = formatPath(keyPath);
-    const expires = annotation.expires === undefined ? undefined : parseExpiry(annotation.expires);
-    if (expires && expires.getTime() <= now.getTime()) {
-      problems.push(problem('expired', target.path, `${dotted} expired on ${annotation.expires}`, { keyPath: dotted, hint: `replace it: coffer set ${target.path} ${dotted} --generate` }));
-    } else if (expires && expires.getTime() - now.getTime() < EXPIRY_WARNING) {
-      problems.push(problem('expired', target.path, `${dotted} expires on ${annotation.expires}`, { keyPath: dotted, severity: 'warning' }));
-    }
-    const period = annotation.rotate === undefined ? undefined : parseDuration(annotation.rotate);
-    if (period !== undefined && !Number.isNaN(modified.getTime()) && now.getTime() - modified.getTime() > period) {
-      problems.push(
-        problem('rotation-due', target.path, `${dotted} must be rotated every ${annotation.rotate}; the file was last changed ${metadata.lastModified}`, {
-          keyPath: dotted,
-          hint: `coffer set ${target.path} ${dotted} --generate`,
-        }),
-      );
-    }
+    values.push({ keyPath: formatPath(keyPath), ...(annotation.expires !== undefined ? { expires: annotation.expires } : {}), ...(annotation.rotate !== undefined ? { rotate: annotation.rotate } : {}) });
   }
+  return { lastModified: metadata.lastModified, values };
 }
 
 /** A decrypted string value and where it is, for the reuse check. */

@@ -2,23 +2,25 @@
 // environments, or .sops.yaml's path_regex rules), each checked without keys and, given a key
 // ring, with them; then values reused across key paths and environments. Reads only the files it
 // checks, compiles each schema once, and keeps plaintext in memory only (reuse compares HMACs).
+// Keyless results come from a cache (result-cache.ts) when the file, policy, schema and version
+// are unchanged; parsing, the checks and schema compilation are imported only on a miss.
 import { createHmac, randomBytes } from 'node:crypto';
 import { basename, dirname, relative, resolve, sep } from 'node:path';
 import { CofferError, isCofferError } from '../errors.js';
 import type { KeyRing } from '../file/key-ring.js';
 import { detectStore } from '../format/stores/index.js';
-import { type CofferConfig, claimedTwiceError, indexRecipientKeys, lookupEnvironments, parseCofferConfig, planForEnvironment, type PolicyEnvironment, schemaBindingFor } from '../policy/coffer-config.js';
-import { globToRegExp } from '../policy/glob.js';
+import type { StoreName } from '../format/tree.js';
+import { type CofferConfig, claimedTwiceError, indexRecipientKeys, lookupEnvironments, parseCofferConfig, planForEnvironment, type PolicyEnvironment } from '../policy/coffer-config.js';
 import { nameKey } from '../policy/inventory.js';
 import { findPolicyFile } from '../policy/policy-file.js';
 import { findCreationRule, parseSopsConfig, type SopsConfig } from '../policy/sops-config.js';
-import { validateSopsMetadata } from '../schema/sops-metadata-validator.js';
 import { loadStrengthScorer } from '../schema/strength.js';
-import { loadUserSchema, schemaCacheDirectory } from '../schema/schema-cache.js';
-import type { UserSchema } from '../schema/user-schema.js';
-import { checkFileKeyed, checkFileKeyless, type FileTarget } from './file-checks.js';
-import { addLines } from './locate.js';
+import { schemaCacheDirectory } from '../schema/schema-cache.js';
+import { judgeDates } from './dates.js';
+import type { FileTarget } from './file-checks.js';
 import { type Problem, problem, sortProblems, type VerifyReport } from './report.js';
+import { cacheKey, type KeylessEntry, openVerifyCache, verifyCacheLocation } from './result-cache.js';
+import { SchemaLoader } from './schema-loader.js';
 import { type FileSource, indexSource, worktreeSource } from './sources.js';
 
 export interface VerifyOptions {
@@ -33,6 +35,8 @@ export interface VerifyOptions {
   /** Decrypt with these keys; undefined runs the keyless checks only. */
   keys?: KeyRing;
   now?: Date;
+  /** Read and update the keyless result cache (default true; COFFER_NO_CACHE=1 in env also turns it off). Off, verify reads and writes no cache at all. */
+  cache?: boolean;
 }
 
 /** Files above this size are reported, not parsed. */
@@ -44,10 +48,37 @@ const READ_AHEAD = 32;
 
 type LoadedPolicy = { kind: 'coffer'; config: CofferConfig } | { kind: 'sops'; config: SopsConfig };
 
-/** SOPS_METADATA_SCHEMA, compiled at build time (scripts/generate-validators.mjs). */
-function validateMetadata(instance: unknown): string[] {
-  if (validateSopsMetadata(instance)) return [];
-  return (validateSopsMetadata.errors ?? []).map((error) => `${error.instancePath.replace(/^\/sops/, 'sops').replaceAll('/', '.') || 'sops'} ${error.message ?? 'is not valid'}`);
+/** Whether env turns the caches off (COFFER_NO_CACHE set to anything but "" or "0"). */
+export function cacheDisabledBy(env: Readonly<Record<string, string | undefined>>): boolean {
+  const value = env['COFFER_NO_CACHE'];
+  return value !== undefined && value !== '' && value !== '0';
+}
+
+/** What a cache miss needs: the store parsers, the keyless checks, the metadata validator and line lookup. */
+async function loadKeylessChecks(): Promise<(target: FileTarget) => Promise<KeylessEntry>> {
+  const [{ checkFileKeyless }, { validateSopsMetadata }, { addLines }] = await Promise.all([
+    import('./file-checks.js'),
+    import('../schema/sops-metadata-validator.js'),
+    import('./locate.js'),
+  ]);
+  // SOPS_METADATA_SCHEMA, compiled at build time (scripts/generate-validators.mjs)
+  const validateMetadata = (instance: unknown): string[] => {
+    if (validateSopsMetadata(instance)) return [];
+    return (validateSopsMetadata.errors ?? []).map((error) => `${error.instancePath.replace(/^\/sops/, 'sops').replaceAll('/', '.') || 'sops'} ${error.message ?? 'is not valid'}`);
+  };
+  return async (target) => {
+    const result = checkFileKeyless({ ...target, ...(target.store === 'yaml' || target.store === 'json' ? { validateMetadata } : {}) });
+    if (result.problems.length > 0) addLines(result.problems, Buffer.from(target.content).toString('utf8'), target.store);
+    const decryptable = result.metadata !== undefined && !result.problems.some((item) => item.rule === 'metadata-invalid' || item.rule === 'malformed-value');
+    return { problems: result.problems, decryptable, ...(result.dates ? { dates: result.dates } : {}) };
+  };
+}
+
+/** Fills in lines for problems found after the keyless result (dates, keyed checks); loads the line finder only when one names a key path. */
+async function addLinesLater(problems: Problem[], content: Uint8Array, store: StoreName): Promise<void> {
+  if (!problems.some((item) => item.keyPath !== undefined && item.line === undefined)) return;
+  const { addLines } = await import('./locate.js');
+  addLines(problems, Buffer.from(content).toString('utf8'), store);
 }
 
 function policyProblem(file: string, error: CofferError): Problem {
@@ -93,6 +124,9 @@ export async function verifyRepository(options: VerifyOptions): Promise<VerifyRe
 
   const text = await readPolicyText(source, found.path);
   if (text === undefined) throw new CofferError('CONFIG_NOT_FOUND', `cannot read ${found.path}`);
+  const useCache = options.cache !== false && !cacheDisabledBy(options.env);
+  const location = useCache ? verifyCacheLocation(root, options.env) : undefined;
+  const cache = location ? openVerifyCache(location, { partial: (options.paths ?? []).length > 0 }) : undefined;
   let policy: LoadedPolicy;
   try {
     policy = found.kind === 'coffer' ? { kind: 'coffer', config: parseCofferConfig(text, policyName, root) } : { kind: 'sops', config: parseSopsConfig(text, policyName) };
@@ -105,12 +139,24 @@ export async function verifyRepository(options: VerifyOptions): Promise<VerifyRe
   const wanted = pathFilter(options, root);
   const all = (await source.list()).filter((path) => path !== 'coffer.yaml' && path !== '.sops.yaml');
   const paths = wanted ? all.filter(wanted) : all;
-  const schemas = new SchemaLoader(source, policyName, problems, { directory: schemaCacheDirectory(options.env), values: options.keys !== undefined });
+  const schemas = new SchemaLoader(source, policyName, problems, { directory: useCache ? schemaCacheDirectory(options.env) : undefined, values: options.keys !== undefined, results: cache });
+  // every key input of a file but its own: the policy's bytes here, its environment, plan and schema below
+  const policyDigest = cacheKey('policy', found.kind, policyName, text);
+  const expectedText = new Map<unknown, string>();
+  const expectationOf = (environment: string | undefined, expected: FileTarget['expected']) => {
+    let written = expectedText.get(expected ?? environment);
+    if (written === undefined) {
+      written = JSON.stringify([environment ?? null, expected ?? null]);
+      expectedText.set(expected ?? environment, written);
+    }
+    return written;
+  };
+  let checkKeyless: ReturnType<typeof loadKeylessChecks> | undefined;
   const recipientNames = policy.kind === 'coffer' ? indexRecipientKeys(policy.config) : new Map<string, string>();
   const describeKey = (key: string) => nameKey(recipientNames, key);
   const runKey = randomBytes(32);
   const seen = new Map<string, { file: string; keyPath: string; environment: string | undefined }[]>();
-  const decryptedText = new Map<string, { text: string; store: ReturnType<typeof detectStore> }>();
+  const decryptedText = new Map<string, { content: Uint8Array; store: StoreName }>();
   const scorer = () => loadStrengthScorer();
 
   // Reads run ahead of the checks, a few dozen at a time: the checks are synchronous and the
@@ -201,15 +247,25 @@ export async function verifyRepository(options: VerifyOptions): Promise<VerifyRe
       describeKey,
       ...(environment ? { environment: environment.name, expected: planOf(policy.config as CofferConfig, environment) } : {}),
       ...(ruleGroups ? { expected: ruleGroups, environment: ruleName } : {}),
-      ...(store === 'yaml' || store === 'json' ? { validateMetadata } : {}),
     };
-    const schema = environment ? await schemas.forFile(environment, path) : undefined;
-    if (schema) target.schema = schema;
-    const keyless = checkFileKeyless(target, now);
+    const schemaSource = environment ? await schemas.sourceFor(environment, path) : undefined;
+    const key = cache ? cacheKey('file', policyDigest, path, expectationOf(target.environment, target.expected), schemaSource?.digest ?? '', content) : undefined;
+    let keyless = key ? cache!.file(key, path) : undefined;
+    if (keyless) {
+      if (schemaSource) await schemas.judge(schemaSource);
+    } else {
+      const schema = schemaSource ? await schemas.compile(schemaSource) : undefined;
+      checkKeyless ??= loadKeylessChecks();
+      keyless = await (await checkKeyless)(schema ? { ...target, schema } : target);
+      if (key) cache!.putFile(key, keyless);
+    }
     fileProblems.push(...keyless.problems);
-    if (options.keys && keyless.metadata && !keyless.problems.some((item) => item.rule === 'metadata-invalid' || item.rule === 'malformed-value')) {
-      const keyed = await checkFileKeyed(target, options.keys, scorer);
-      fileProblems.push(...keyed.problems);
+    const later: Problem[] = keyless.dates ? judgeDates(path, keyless.dates, now) : [];
+    if (options.keys && keyless.decryptable) {
+      const schema = schemaSource ? await schemas.compile(schemaSource) : undefined;
+      const { checkFileKeyed } = await import('./file-checks.js');
+      const keyed = await checkFileKeyed(schema ? { ...target, schema } : target, options.keys, scorer);
+      later.push(...keyed.problems);
       if (keyed.decrypted) report.decrypted++;
       for (const secret of keyed.secrets) {
         const digest = createHmac('sha256', runKey).update(secret.value).digest('base64');
@@ -217,9 +273,10 @@ export async function verifyRepository(options: VerifyOptions): Promise<VerifyRe
         list.push({ file: path, keyPath: secret.keyPath, environment: environment?.name });
         seen.set(digest, list);
       }
-      if (keyed.secrets.length > 0) decryptedText.set(path, { text: Buffer.from(content).toString('utf8'), store });
+      if (keyed.secrets.length > 0) decryptedText.set(path, { content, store });
     }
-    if (fileProblems.length > 0) addLines(fileProblems, Buffer.from(content).toString('utf8'), store);
+    await addLinesLater(later, content, store);
+    fileProblems.push(...later);
     problems.push(...fileProblems);
   }
   if (!wanted && policy.kind === 'coffer') problems.push(...schemas.unmatchedGlobs(policy.config, all));
@@ -234,67 +291,12 @@ export async function verifyRepository(options: VerifyOptions): Promise<VerifyRe
         severity: across ? 'error' : 'warning',
         hint: `give each its own value: coffer set ${place.file} ${place.keyPath} --generate`,
       });
-      const text = decryptedText.get(place.file);
-      if (text) addLines([found], text.text, text.store);
+      const file = decryptedText.get(place.file);
+      if (file) await addLinesLater([found], file.content, file.store);
       problems.push(found);
     }
   }
+  cache?.save();
   report.problems = sortProblems(problems);
   return report;
-}
-
-/** Schemas named in coffer.yaml: read and compiled once each (and cached across runs); a missing or invalid one is one problem. */
-class SchemaLoader {
-  private readonly loaded = new Map<string, UserSchema | undefined>();
-  private readonly usedGlobs = new Set<string>();
-
-  constructor(
-    private readonly source: FileSource,
-    private readonly policyName: string,
-    private readonly problems: Problem[],
-    /** Where compiled schemas are cached across runs; values: the keyed checks need validateValues. */
-    private readonly cache: { directory: string | undefined; values: boolean },
-  ) {}
-
-  async forFile(environment: PolicyEnvironment, path: string): Promise<UserSchema | undefined> {
-    const binding = schemaBindingFor(environment, path);
-    if (!binding) return undefined;
-    if (binding.glob !== undefined) this.usedGlobs.add(`${environment.name}\0${binding.glob}`);
-    const schemaPath = binding.path.replace(/^\.\//, '');
-    if (this.loaded.has(schemaPath)) return this.loaded.get(schemaPath);
-    let schema: UserSchema | undefined;
-    const content = await this.source.read(schemaPath);
-    if (content === undefined) {
-      this.problems.push(
-        problem('schema-invalid', this.policyName, `environment ${environment.name}: schema ${schemaPath} does not exist${this.source.kind === 'index' ? ' in the index (is it staged?)' : ''}`, {
-          line: environment.line,
-          hint: 'create the schema file, or fix the schema: path (it is relative to coffer.yaml)',
-        }),
-      );
-    } else {
-      try {
-        schema = await loadUserSchema(Buffer.from(content).toString('utf8'), schemaPath, this.cache);
-      } catch (error) {
-        if (!isCofferError(error)) throw error;
-        const line = typeof error.data['line'] === 'number' ? error.data['line'] : undefined;
-        this.problems.push(problem('schema-invalid', schemaPath, error.message.replace(/^[^:]*(:\d+)?: /, ''), { ...(line ? { line } : {}), ...(error.hints[0] ? { hint: error.hints[0] } : {}) }));
-      }
-    }
-    this.loaded.set(schemaPath, schema);
-    return schema;
-  }
-
-  /** Schema globs that match no file: probably a typo, so that schema checks nothing. */
-  unmatchedGlobs(config: CofferConfig, paths: readonly string[]): Problem[] {
-    const found: Problem[] = [];
-    for (const environment of config.environments) {
-      for (const { glob, path } of environment.schemas ?? []) {
-        if (glob === undefined || this.usedGlobs.has(`${environment.name}\0${glob}`)) continue;
-        const pattern = globToRegExp(glob);
-        if (paths.some((item) => pattern.test(item))) continue;
-        found.push(problem('schema-invalid', this.policyName, `environment ${environment.name}: schema ${path} is for "${glob}", which matches no file`, { line: environment.line, severity: 'warning' }));
-      }
-    }
-    return found;
-  }
 }

@@ -19,6 +19,7 @@ interface VerifyCommandOptions {
   identity?: string[];
   config?: string;
   quiet?: boolean;
+  cache?: boolean;
 }
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
@@ -49,6 +50,7 @@ export function registerVerifyCommand(program: Command, context: CliContext): vo
     .option('--identity <file>', 'age identity file to decrypt with (repeatable)', collect)
     .option('--config <file>', 'policy file: coffer.yaml or .sops.yaml (default: searched upward)')
     .option('-q, --quiet', 'print nothing when there are no problems')
+    .option('--no-cache', 'read and write no cache (also COFFER_NO_CACHE=1)')
     .addHelpText(
       'after',
       `
@@ -57,6 +59,11 @@ rule covers are well-formed ENC[...] strings, metadata is well formed, recipient
 environment, key names, structure and value types fit the schema, x-coffer expires/rotate.
 With a key (when an age identity is configured, unless --keyless): the MAC, values against the
 schema, password strength (x-coffer minStrength), values reused across key paths or environments.
+
+Keyless results are cached per file in .git/coffer/verify-cache.json (outside git: the user cache
+directory), keyed by a SHA-256 of the file's bytes, the policy file, the schema, the recipients
+and coffer's version, so unchanged files are not parsed again; expiry and rotation are judged at
+every run. Checks with a key are never cached. --no-cache or COFFER_NO_CACHE=1 bypasses it.
 
 Exit codes: 0 no errors, 3 problems found, 2 usage or configuration error.
 
@@ -78,6 +85,7 @@ Examples:
         env: context.env,
         paths,
         staged: Boolean(options.staged),
+        cache: options.cache !== false,
         ...(options.config ? { configPath: options.config } : {}),
         ...(useKeys ? { keys: await (await import('../key-setup.js')).createKeyRing(context, { ...(options.identity ? { identity: options.identity } : {}), ...(options.config ? { config: options.config } : {}) }) } : {}),
       });

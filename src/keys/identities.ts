@@ -2,12 +2,13 @@
 // SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD and the default key file. The environment, the file system and
 // the shell are handed in (KeySources) so tests and the Action can inject them.
 
-import { exec } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { posix, win32 } from 'node:path';
 import { CofferError } from '../errors.js';
 import { AgeIdentity, unwrapWithAgeIdentities } from './age.js';
+import { defaultAgeKeyFile } from './identity-sources.js';
+
+export { defaultAgeKeyFile };
 
 export interface KeySources {
   env: Readonly<Record<string, string | undefined>>;
@@ -27,13 +28,15 @@ export function nodeKeySources(): KeySources {
     env: process.env,
     platform: process.platform,
     homedir: homedir(),
-    readFile: (path) => readFile(path),
-    runCommand: (command, env) =>
-      new Promise((resolve, reject) => {
-        exec(command, { env: env as NodeJS.ProcessEnv, maxBuffer: 1024 * 1024, encoding: 'utf8' }, (error, stdout) =>
-          error ? reject(error) : resolve(stdout),
-        );
-      }),
+    // key files are small: a synchronous read skips fs/promises (and the modules it loads) on every decrypt
+    readFile: async (path) => readFileSync(path),
+    // child_process loads net and dgram: only SOPS_AGE_KEY_CMD needs it
+    runCommand: async (command, env) => {
+      const { exec } = await import('node:child_process');
+      return new Promise((resolve, reject) => {
+        exec(command, { env: env as NodeJS.ProcessEnv, maxBuffer: 1024 * 1024, encoding: 'utf8' }, (error, stdout) => (error ? reject(error) : resolve(stdout)));
+      });
+    },
   };
 }
 
@@ -51,24 +54,6 @@ export interface DiscoveredIdentities {
 export interface DiscoverOptions {
   /** `--identity FILE` (repeatable): read first; unreadable or malformed is an error. */
   identityFiles?: string[];
-}
-
-/** `<config dir>/sops/age/keys.txt` as SOPS computes it; undefined if there is no config dir. */
-export function defaultAgeKeyFile(sources: Pick<KeySources, 'env' | 'platform' | 'homedir'>): string | undefined {
-  const { env, platform } = sources;
-  if (platform === 'win32') {
-    const appData = env['AppData'] ?? env['APPDATA'];
-    return appData ? win32.join(appData, 'sops', 'age', 'keys.txt') : undefined;
-  }
-  const xdg = env['XDG_CONFIG_HOME'];
-  let configDir: string | undefined;
-  if (platform === 'darwin') {
-    configDir = xdg ? xdg : sources.homedir && posix.join(sources.homedir, 'Library', 'Application Support');
-  } else {
-    // Go's os.UserConfigDir ignores a relative XDG_CONFIG_HOME
-    configDir = xdg && posix.isAbsolute(xdg) ? xdg : sources.homedir && posix.join(sources.homedir, '.config');
-  }
-  return configDir ? posix.join(configDir, 'sops', 'age', 'keys.txt') : undefined;
 }
 
 interface ParsedKeyText {

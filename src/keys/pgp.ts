@@ -3,7 +3,6 @@
 // SOPS_GPG_EXEC names another binary. Key material never goes in argv: the data key and the
 // armored message travel on stdin/stdout; gpg's status lines (--status-fd 2) say what happened.
 
-import { spawn } from 'node:child_process';
 import { CofferError } from '../errors.js';
 import type { PgpKeyEntry, PgpKeySource } from './key-groups.js';
 
@@ -60,8 +59,10 @@ export function sameFingerprint(a: string, b: string): boolean {
 }
 
 /** The real gpg, as a child process with stdin/stdout/stderr piped. */
-export const spawnGpg: RunGpg = (run) =>
-  new Promise((resolve, reject) => {
+export const spawnGpg: RunGpg = async (run) => {
+  // imported here: child_process loads net and dgram, and most runs never start gpg
+  const { spawn } = await import('node:child_process');
+  return new Promise((resolve, reject) => {
     const env: Record<string, string> = {};
     for (const [name, value] of Object.entries(run.env)) if (value !== undefined) env[name] = value;
     const child = spawn(run.binary, run.args, { env, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
@@ -81,6 +82,7 @@ export const spawnGpg: RunGpg = (run) =>
     });
     child.stdin.end(run.input);
   });
+};
 
 interface GpgReport {
   status: string[][];

@@ -20,6 +20,8 @@ export interface BranchCommitRequest extends GitLocation {
   files: ReadonlyMap<string, string | Uint8Array>;
   message: string;
   author: { name: string; email: string; timestamp?: number };
+  /** Defaults to the author. */
+  committer?: { name: string; email: string };
 }
 
 export interface BranchCommit {
@@ -90,8 +92,9 @@ export async function commitOnBranch(request: BranchCommitRequest): Promise<Bran
       return { oid: parent, created: false };
     }
     const timestamp = request.author.timestamp ?? Math.floor(Date.now() / 1000);
-    const person = { name: request.author.name, email: request.author.email, timestamp, timezoneOffset: 0 };
-    const oid = await git.writeCommit({ fs, dir, commit: { message: request.message.endsWith('\n') ? request.message : `${request.message}\n`, tree, parent: [parent], author: person, committer: person } });
+    const author = { name: request.author.name, email: request.author.email, timestamp, timezoneOffset: 0 };
+    const committer = request.committer ? { ...request.committer, timestamp, timezoneOffset: 0 } : author;
+    const oid = await git.writeCommit({ fs, dir, commit: { message: request.message.endsWith('\n') ? request.message : `${request.message}\n`, tree, parent: [parent], author, committer } });
     await git.writeRef({ fs, dir, ref, value: oid, force: true });
     return { oid, created: true };
   } catch (error) {
@@ -100,9 +103,19 @@ export async function commitOnBranch(request: BranchCommitRequest): Promise<Bran
   }
 }
 
-/** The author for coffer's commits: git's user.name/user.email, else coffer's own. */
-export async function readCommitAuthor({ fs, dir }: GitLocation): Promise<{ name: string; email: string }> {
+export interface CommitIdentity {
+  author: { name: string; email: string };
+  committer: { name: string; email: string };
+}
+
+/**
+ * Who coffer's commits are by, as git decides it: GIT_AUTHOR_NAME/EMAIL and GIT_COMMITTER_NAME/EMAIL
+ * (what CI jobs set), else user.name/user.email from the repository's config, else coffer's own.
+ */
+export async function readCommitIdentity({ fs, dir }: GitLocation, env: Readonly<Record<string, string | undefined>>): Promise<CommitIdentity> {
   const name = (await git.getConfig({ fs, dir, path: 'user.name' }).catch(() => undefined)) as string | undefined;
   const email = (await git.getConfig({ fs, dir, path: 'user.email' }).catch(() => undefined)) as string | undefined;
-  return { name: name || 'coffer', email: email || 'coffer@localhost' };
+  const configured = { name: name || 'coffer', email: email || 'coffer@localhost' };
+  const person = (role: 'AUTHOR' | 'COMMITTER') => ({ name: env[`GIT_${role}_NAME`] || configured.name, email: env[`GIT_${role}_EMAIL`] || configured.email });
+  return { author: person('AUTHOR'), committer: person('COMMITTER') };
 }

@@ -27,6 +27,7 @@ export interface PublishRequest extends GitLocation {
   buildFiles(parent: string, base: string): Promise<ReadonlyMap<string, string | Uint8Array>>;
   message: string;
   author: { name: string; email: string };
+  committer?: { name: string; email: string };
   pullRequest: Omit<PullRequestSpec, 'head'>;
   /** Absent: commit locally only (--no-push). */
   remote?: PublishRemote;
@@ -86,7 +87,7 @@ export async function publishChange(request: PublishRequest): Promise<PublishRes
   const parent = tip ?? base;
   const files = await request.buildFiles(parent, base);
   if (files.size === 0 && tip === undefined) return { branch, commit: base, committed: false, pushed: false };
-  const commit = await commitOnBranch({ ...location, branch, parent, files, message: request.message, author: request.author });
+  const commit = await commitOnBranch({ ...location, branch, parent, files, message: request.message, author: request.author, ...(request.committer ? { committer: request.committer } : {}) });
   if (!remote) return { branch, commit: commit.oid, committed: commit.created, pushed: false };
   let pushed = false;
   if (commit.oid !== tip) {

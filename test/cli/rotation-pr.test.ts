@@ -152,7 +152,8 @@ describe('coffer rotate --due', () => {
   it('first run: one commit on the branch, pushed, one pull request with the table and checklist', async () => {
     const head = runGit(work, ['rev-parse', 'HEAD']).trim();
     const before = readFileSync(join(work, 'secrets', 'prod.yaml'), 'utf8');
-    const result = await runIn(['rotate', '--due']);
+    // as git does, the GIT_AUTHOR_*/GIT_COMMITTER_* a CI job sets win over user.name/user.email
+    const result = await runIn(['rotate', '--due'], { GIT_AUTHOR_NAME: 'Rotation Bot', GIT_AUTHOR_EMAIL: 'rotation@example.com', GIT_COMMITTER_NAME: 'CI Runner', GIT_COMMITTER_EMAIL: 'ci@example.com' });
     expect(result.stderr).toContain('prod: coffer/rotate-prod-');
     expect(result.code).toBe(0);
     expect(result.stdout).toBe('https://github.com/acme/vault/pull/1 (created)\n');
@@ -162,6 +163,7 @@ describe('coffer rotate --due', () => {
 
     const clone = await cloneBranch(branch);
     expect(runGit(clone, ['log', '--format=%P %s', '-n', '1']).trim()).toBe(`${head} coffer: rotate 1 generated secret in prod`);
+    expect(runGit(clone, ['log', '--format=%an <%ae> | %cn <%ce>', '-n', '1']).trim()).toBe('Rotation Bot <rotation@example.com> | CI Runner <ci@example.com>');
     const diff = runGit(clone, ['diff', '--unified=0', 'HEAD~1', 'HEAD', '--', 'secrets/prod.yaml']);
     const changed = diff.split('\n').filter((line) => /^[-+] /.test(line));
     // only db.password's ciphertext and the metadata (lastmodified, mac) change

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import * as git from 'isomorphic-git';
-import { readCommitAuthor } from '../../git/branch.js';
+import { readCommitIdentity } from '../../git/branch.js';
 import { CODEOWNERS_PATHS, pullRequestLabels, resolveReviewers } from '../../github/owners.js';
 import type { CofferConfig } from '../../policy/coffer-config.js';
 import { offboardingBody } from '../../rotation/plan.js';
@@ -42,7 +42,7 @@ export async function openOffboardingPullRequest(
     branch: `coffer/revoke-${name}-${date}`,
     reusePrefix: `coffer/revoke-${name}-`,
     paths,
-    author: await readCommitAuthor({ fs, dir }),
+    ...(await readCommitIdentity({ fs, dir }, context.env)),
     message: `coffer: offboard ${name}\n\nNew data keys for ${files.length} file${files.length === 1 ? '' : 's'}; ${name} removed from coffer.yaml.\n`,
     remote,
     pullRequest: {

@@ -10,7 +10,7 @@ import { parseDuration as parseDays } from '../../audit/log.js';
 import { CofferError } from '../../errors.js';
 import { parseKeyPath } from '../../format/key-path.js';
 import type { SecretStatus } from '../../audit/status.js';
-import { readCommitAuthor, readFileAtCommit } from '../../git/branch.js';
+import { readCommitIdentity, readFileAtCommit } from '../../git/branch.js';
 import { CODEOWNERS_PATHS, pullRequestLabels, resolveReviewers } from '../../github/owners.js';
 import type { PathSegment } from '../../format/tree.js';
 import { type CofferConfig, environmentFor, policyPath, schemaBindingFor } from '../../policy/coffer-config.js';
@@ -135,7 +135,7 @@ export async function runRotateDue(context: CliContext, files: string[], options
   }
   // connect first: a missing token fails before anything is committed
   const remote = options.push === false ? undefined : await connectGitHub(context, dir, options, 'coffer rotate --due');
-  const author = await readCommitAuthor({ fs, dir });
+  const { author, committer } = await readCommitIdentity({ fs, dir }, context.env);
   const codeOwners = await readCodeOwners(dir);
   const results: (PublishResult & { environment: string; generated: string[]; alreadyRotated: string[] })[] = [];
   const progress = startProgress(context, plans.length, 'rotate --due', options);
@@ -152,6 +152,7 @@ export async function runRotateDue(context: CliContext, files: string[], options
       reusePrefix: rotationBranchPrefix(plan.environment),
       paths: [...new Set(plan.secrets.map((secret) => secret.file))],
       author,
+      committer,
       message: rotationCommitMessage(plan, plan.secrets.filter((secret) => secret.generator)),
       remote,
       pullRequest: { title: rotationTitle(plan), body: rotationBody(plan), labels: pullRequestLabels('rotation', plan.environment), reviewers: reviewers.reviewers, teamReviewers: reviewers.teamReviewers },

@@ -7,6 +7,9 @@ import { promises as nodePromises } from 'node:fs';
 import type * as Git from 'isomorphic-git';
 import { CofferError } from '../errors.js';
 import { createObjectReader, findTreeEntry, type GitObject, type ObjectReader, parseCommit, parseTree } from './objects.js';
+import { findRoot, repositoryPath, resolveRefNatively } from './refs.js';
+
+export { repositoryPath };
 
 /** node:fs, or anything with the same promises API (isomorphic-git's FsClient). */
 export type GitFs = Parameters<typeof Git.readBlob>[0]['fs'] & { promises: { readFile(path: string, encoding: 'utf8'): Promise<string>; stat(path: string): Promise<unknown> } };
@@ -64,45 +67,6 @@ const TREE_MODE = '040000';
 // a large part of a warm `coffer log FILE`
 let isomorphicGit: Promise<typeof Git> | undefined;
 const git = () => (isomorphicGit ??= import('isomorphic-git'));
-
-/** The nearest directory at or above `dir` that holds `.git` (what isomorphic-git's findRoot does). */
-async function findRoot(fs: GitFs, dir: string): Promise<string> {
-  let current = dir.replace(/\/+$/, '') || '/';
-  for (;;) {
-    try {
-      await fs.promises.stat(`${current === '/' ? '' : current}/.git`);
-      return current;
-    } catch {
-      const parent = current.slice(0, current.lastIndexOf('/')) || '/';
-      if (parent === current) throw new Error(`no .git above ${dir}`);
-      current = parent;
-    }
-  }
-}
-
-/** HEAD, a branch, tag or full ref from loose refs and packed-refs; undefined when the native reading cannot tell. */
-async function resolveRefNatively(fs: GitFs, gitdir: string, ref: string, depth = 0): Promise<string | undefined> {
-  if (/^[0-9a-f]{40}$/.test(ref)) return ref;
-  if (depth > 5 || ref.includes('..')) return undefined;
-  const read = (path: string) => fs.promises.readFile(`${gitdir}/${path}`, 'utf8').then(String, () => undefined);
-  const candidates = ref === 'HEAD' ? ['HEAD'] : ref.startsWith('refs/') ? [ref] : [`refs/heads/${ref}`, `refs/tags/${ref}`, `refs/remotes/${ref}`, ref];
-  let packed: Map<string, string> | undefined;
-  for (const candidate of candidates) {
-    const text = (await read(candidate))?.trim();
-    if (text?.startsWith('ref: ')) return resolveRefNatively(fs, gitdir, text.slice(5).trim(), depth + 1);
-    if (text && /^[0-9a-f]{40}$/.test(text)) return text;
-    packed ??= new Map(
-      ((await read('packed-refs')) ?? '')
-        .split('\n')
-        .filter((line) => /^[0-9a-f]{40} /.test(line))
-        .map((line) => [line.slice(41), line.slice(0, 40)]),
-    );
-    const oid = packed.get(candidate);
-    // an annotated tag's packed line names the tag object; isomorphic-git peels it
-    if (oid && !candidate.startsWith('refs/tags/')) return oid;
-  }
-  return undefined;
-}
 
 function gitError(error: unknown, what: string, dir: string): CofferError {
   if (error instanceof CofferError) return error;
@@ -305,7 +269,7 @@ export async function openRepository({ fs, dir }: { fs: GitFs; dir: string }): P
 }
 
 /** Every commit reachable from `head` (stopping at shallow boundaries), parents before children, ties by committer date. */
-export async function walkCommits(head: string, shallow: readonly string[], readCommit: (oid: string) => Promise<GitCommit>): Promise<GitCommit[]> {
+export async function walkCommits(head: string, shallow: readonly string[], readCommit: (oid: string) => GitCommit | Promise<GitCommit>): Promise<GitCommit[]> {
   const boundary = new Set(shallow);
   // iterative depth-first post-order: every parent is emitted before its children
   const order: GitCommit[] = [];
@@ -317,7 +281,9 @@ export async function walkCommits(head: string, shallow: readonly string[], read
       stack.pop();
       continue;
     }
-    const commit = await readCommit(top.oid);
+    // a cached commit comes back as is: no promise per commit on a warm walk
+    const read = readCommit(top.oid);
+    const commit = read instanceof Promise ? await read : read;
     if (!top.expanded) {
       top.expanded = true;
       state.set(top.oid, 'open');
@@ -355,11 +321,4 @@ function sortByDate(commits: GitCommit[]): GitCommit[] {
     }
   }
   return sorted;
-}
-
-/** The path of `absolute` relative to the repository root, with `/`; undefined outside it. */
-export function repositoryPath(repository: Pick<Repository, 'dir'>, absolute: string): string | undefined {
-  const root = repository.dir.endsWith('/') ? repository.dir : `${repository.dir}/`;
-  if (!absolute.startsWith(root)) return undefined;
-  return absolute.slice(root.length);
 }

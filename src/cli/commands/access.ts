@@ -5,18 +5,13 @@ import { indexRecipientKeys } from '../../policy/coffer-config.js';
 import { describeAccess, describeRecipientAccess, type FileAccess, takeInventory, unmatchedGlobError } from '../../policy/inventory.js';
 import { requireCofferConfig } from '../../policy/policy-file.js';
 import { type CliContext, writeJson } from '../context.js';
+import { formatTable } from '../table.js';
 
 interface AccessOptions {
   who?: string;
   json?: boolean;
   config?: string;
   allowUnmatched?: boolean;
-}
-
-/** Columns padded to the widest cell; the last column is not padded. */
-export function formatTable(rows: string[][]): string {
-  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ').trimEnd()).join('\n');
 }
 
 function readersCell(row: FileAccess): string {

@@ -6,7 +6,7 @@ import { readDefaultBranch } from '../../github/pull-request.js';
 import { type CliContext, writeJson } from '../context.js';
 import { type HistoryCommandOptions, loadHistoryScope } from '../git-history.js';
 import { connectGitHub, type GitHubCommandOptions } from '../github-remote.js';
-import { formatTable } from './access.js';
+import { formatTable } from '../table.js';
 
 export interface ApprovalsAuditOptions extends HistoryCommandOptions, GitHubCommandOptions {
   json?: boolean;

@@ -7,7 +7,7 @@ import type { AuditFinding } from '../../audit/findings.js';
 import { type SignatureCheck, verifyHistory } from '../../audit/integrity.js';
 import { createPolicyTimeline, type PolicyTimeline } from '../../audit/policy-history.js';
 import { CofferError } from '../../errors.js';
-import { formatTable } from './access.js';
+import { formatTable } from '../table.js';
 import { type CliContext, writeJson } from '../context.js';
 import { type HistoryCommandOptions, type HistoryScope, loadHistoryScope } from '../git-history.js';
 import { addGitHubOptions, type GitHubCommandOptions } from '../github-remote.js';

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { blameFile } from '../../audit/blame.js';
 import { CofferError } from '../../errors.js';
-import { formatTable } from './access.js';
+import { formatTable } from '../table.js';
 import { type CliContext, writeJson } from '../context.js';
 import { type HistoryCommandOptions, loadHistoryScope } from '../git-history.js';
 import { addIdentityOptions } from '../options.js';

@@ -26,7 +26,7 @@ import { loadHistoryScope } from '../git-history.js';
 import { startProgress } from '../progress.js';
 import { addGitHubOptions, connectGitHub, type GitHubCommandOptions } from '../github-remote.js';
 import type { KeyOptions } from '../options.js';
-import { formatTable } from './access.js';
+import { formatTable } from '../table.js';
 import { collectSecretStatus } from './status.js';
 
 export interface RotateDueOptions extends KeyOptions, GitHubCommandOptions {

@@ -9,7 +9,7 @@ import { type CofferConfig, environmentFor, type PolicyEnvironment, policyPath, 
 import { parseDuration, parseExpiry } from '../../schema/annotations.js';
 import { compileUserSchema, type UserSchema } from '../../schema/user-schema.js';
 import { annotationAt } from '../../schema/walk.js';
-import { formatTable } from './access.js';
+import { formatTable } from '../table.js';
 import { type CliContext, writeJson } from '../context.js';
 import { type HistoryCommandOptions, type HistoryScope, loadHistoryScope } from '../git-history.js';
 import { addIdentityOptions } from '../options.js';

@@ -6,6 +6,9 @@ import type { KeyRing } from '../file/key-ring.js';
 import { detectStore } from '../format/stores/index.js';
 import type { GitCommit, Repository, TreeChange } from '../git/repository.js';
 import { type DecryptedVersion, decryptFileVersion, type EncryptedVersion, type FileVersion, readFileVersion } from './versions.js';
+import { pathsOfFile } from './log.js';
+
+export { pathsOfFile };
 
 export const KEY_EVENT_KINDS = ['added', 'changed', 'removed', 'recipients changed', 'data key rotated', 're-encrypted', 'not encrypted', 'unreadable'] as const;
 export type KeyEventKind = (typeof KEY_EVENT_KINDS)[number];
@@ -264,20 +267,4 @@ export async function readSecretHistory(repository: Repository, options: History
     }
   }
   return { repository, commits, events, renames, changedPaths, revisions, head, versionOf };
-}
-
-/** A path and every earlier path it was renamed from. */
-export function pathsOfFile(history: Pick<SecretHistory, 'renames'>, path: string): Set<string> {
-  const paths = new Set([path]);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const rename of history.renames) {
-      if (paths.has(rename.to) && !paths.has(rename.from)) {
-        paths.add(rename.from);
-        grew = true;
-      }
-    }
-  }
-  return paths;
 }

@@ -1,6 +1,6 @@
 // Choosing events for `coffer log`: by date, author, environment, file (following renames) and key path.
 import { CofferError } from '../errors.js';
-import { type KeyEvent, pathsOfFile, type SecretHistory } from './history.js';
+import type { KeyEvent, SecretHistory } from './history.js';
 
 export interface EventFilter {
   since?: Date;
@@ -59,4 +59,20 @@ export function parseDateOption(text: string, option: string, now = new Date()):
   const time = Date.parse(text);
   if (Number.isNaN(time)) throw new CofferError('USAGE', `${option} "${text.slice(0, 30)}" is not a date`, { hints: [`write ${option} as 2024-05-01, 2024-05-01T12:00:00Z or a duration ago such as 30d`] });
   return new Date(time);
+}
+
+/** A path and every earlier path it was renamed from. */
+export function pathsOfFile(history: Pick<SecretHistory, 'renames'>, path: string): Set<string> {
+  const paths = new Set([path]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const rename of history.renames) {
+      if (paths.has(rename.to) && !paths.has(rename.from)) {
+        paths.add(rename.from);
+        grew = true;
+      }
+    }
+  }
+  return paths;
 }

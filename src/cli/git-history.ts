@@ -1,16 +1,16 @@
 // What the history commands (log, blame, status, audit, report) share: the repository around the
 // working directory, coffer.yaml when there is one, and the walk over the history.
 import * as fs from 'node:fs';
-import { realpathSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { readFileHistory } from '../audit/file-history.js';
-import { type KeyEvent, readSecretHistory, type SecretHistory } from '../audit/history.js';
-import { CofferError } from '../errors.js';
+import { join } from 'node:path';
+import { type FileHistoryRecord, listAnswerHeads, readAnswer, recordHistory, writeAnswer } from '../audit/answer-cache.js';
+import { extendFileHistory, readFileHistory, readFileHistoryRecord } from '../audit/file-history.js';
+import { readSecretHistory, type SecretHistory } from '../audit/history.js';
 import type { KeyRing } from '../file/key-ring.js';
 import { type CofferConfig, environmentFor, policyPath } from '../policy/coffer-config.js';
 import { openHistoryCache } from '../git/history-cache.js';
-import { openRepository, type Repository, repositoryPath } from '../git/repository.js';
+import { openRepository, type Repository } from '../git/repository.js';
 import type { CliContext } from './context.js';
+import { fileAnswerKey, keylessAnswerApplies, realDir, repositoryPathOf, shallowWarning } from './file-log.js';
 import { createKeyRing, loadCommandPolicy } from './key-setup.js';
 
 export interface HistoryCommandOptions {
@@ -32,23 +32,11 @@ export interface HistoryScope {
   toRepositoryPath(file: string): string;
 }
 
-function realDir(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return path;
-  }
-}
-
-/** With `file`, only that file's history is walked (and cached under .git/coffer/): `coffer log FILE`. */
+/** With `file`, only that file's history is walked (cached under .git/coffer/): `coffer log FILE`. */
 export async function loadHistoryScope(context: CliContext, options: HistoryCommandOptions, command: string, file?: string): Promise<HistoryScope> {
   const cwd = realDir(context.cwd);
   const repository = await openRepository({ fs, dir: cwd });
-  if (repository.shallow.length > 0) {
-    context.stderr.write(
-      `coffer: warning: ${repository.dir} is a shallow clone: history before ${repository.shallow.map((oid) => oid.slice(0, 7)).join(', ')} is missing, so ${command} sees only part of it\n  hint: run \`git fetch --unshallow\` (or \`git fetch --deepen=N\`) for the full history\n`,
-    );
-  }
+  if (repository.shallow.length > 0) context.stderr.write(shallowWarning(repository.dir, repository.shallow, command));
   const policy = await loadCommandPolicy(context, options);
   const config = policy?.kind === 'coffer' ? policy.config : undefined;
   const environmentOf = (path: string): string | undefined => {
@@ -61,24 +49,31 @@ export async function loadHistoryScope(context: CliContext, options: HistoryComm
       return undefined;
     }
   };
-  const keys = options.decrypt === false ? undefined : await createKeyRing(context, { identity: options.identity ?? [], ...(options.config ? { config: options.config } : {}) }, policy);
+  const toRepositoryPath = (name: string) => repositoryPathOf(cwd, repository.dir, name);
+  const keyed = () => (options.decrypt === false ? Promise.resolve(undefined) : createKeyRing(context, { identity: options.identity ?? [], ...(options.config ? { config: options.config } : {}) }, policy));
   const historyOptions = {
     ...(options.ref ? { ref: options.ref } : {}),
-    ...(keys ? { keys } : {}),
     isSecretPath: (path: string) => environmentOf(path) !== undefined,
   };
-  const toRepositoryPath = (name: string) => {
-    const absolute = resolve(cwd, name);
-    const path = repositoryPath(repository, realDir(absolute)) ?? repositoryPath(repository, absolute);
-    if (path === undefined) {
-      throw new CofferError('USAGE', `${name} is outside the git repository ${repository.dir}`, { hints: ['name a file inside the repository'], data: { file: name } });
+  let keys: KeyRing | undefined;
+  let history: SecretHistory;
+  if (file === undefined) {
+    keys = await keyed();
+    history = await readSecretHistory(repository, { ...historyOptions, ...(keys ? { keys } : {}) });
+  } else if (!keylessAnswerApplies(context, options)) {
+    keys = await keyed();
+    history = await readFileHistory(repository, toRepositoryPath(file), { ...historyOptions, ...(keys ? { keys } : {}), cache: openHistoryCache(repository.gitdir) });
+  } else {
+    const path = toRepositoryPath(file);
+    const record = await answerFileHistory(context, options, repository, path, { ...historyOptions, environmentOf });
+    if (options.decrypt !== false && record.pgp) {
+      // a PGP recipient: the user's gpg may decrypt, so the events may differ from the keyless answer
+      keys = await keyed();
+      history = await readFileHistory(repository, path, { ...historyOptions, ...(keys ? { keys } : {}), cache: openHistoryCache(repository.gitdir) });
+    } else {
+      history = { repository, commits: [], changedPaths: new Map(), versionOf: () => Promise.reject(new Error('a stored answer has no versions')), ...recordHistory(record) };
     }
-    return path;
-  };
-  const history =
-    file === undefined
-      ? await readSecretHistory(repository, historyOptions)
-      : await readFileHistory(repository, toRepositoryPath(file), { ...historyOptions, cache: openHistoryCache(repository.gitdir) });
+  }
   return {
     repository,
     ...(config ? { config } : {}),
@@ -89,15 +84,36 @@ export async function loadHistoryScope(context: CliContext, options: HistoryComm
   };
 }
 
-/** An event as one line of the log table. */
-export function eventRow(event: KeyEvent): string[] {
-  const detail =
-    event.event === 'recipients changed'
-      ? [...(event.recipientsAdded ?? []).map((key) => `+${shortKey(key)}`), ...(event.recipientsRemoved ?? []).map((key) => `-${shortKey(key)}`)].join(' ')
-      : (event.problem ?? (event.renamedFrom ? `renamed from ${event.renamedFrom}` : ''));
-  return [event.date.slice(0, 10), event.commit.slice(0, 7), event.author, event.file, event.keyPath ?? '*', event.event, detail];
-}
-
-export function shortKey(key: string): string {
-  return key.length > 24 ? `${key.slice(0, 20)}…` : key;
+/**
+ * The keyless record of one file at the ref: the stored answer, else an earlier head's answer
+ * extended by the commits since, else the walk (over .git/coffer/history-cache.json); stored for
+ * the next run. Caching is best effort: a policy that cannot be fingerprinted only skips it.
+ */
+async function answerFileHistory(
+  context: CliContext,
+  options: HistoryCommandOptions,
+  repository: Repository,
+  path: string,
+  historyOptions: { ref?: string; isSecretPath(path: string): boolean; environmentOf(path: string): string | undefined },
+): Promise<FileHistoryRecord> {
+  const head = await repository.resolveRef(options.ref ?? 'HEAD');
+  const key = await fileAnswerKey(context, options, path, repository.shallow).catch(() => undefined);
+  const { gitdir } = repository;
+  const stored = key === undefined ? undefined : readAnswer(gitdir, key, head);
+  if (stored) return stored;
+  let record: FileHistoryRecord | undefined;
+  if (key !== undefined) {
+    const heads = new Set(listAnswerHeads(gitdir, key));
+    if (heads.size > 0) record = await extendFileHistory(repository, head, heads, (earlier) => readAnswer(gitdir, key, earlier));
+  }
+  record ??= await readFileHistoryRecord(repository, path, { ...historyOptions, cache: openHistoryCache(gitdir) });
+  if (key !== undefined) {
+    const environments: Record<string, string> = {};
+    for (const tracked of record.tracked) {
+      const environment = historyOptions.environmentOf(tracked);
+      if (environment !== undefined) environments[tracked] = environment;
+    }
+    writeAnswer(gitdir, record, key, environments);
+  }
+  return record;
 }

@@ -2,9 +2,11 @@
 import type { Command } from 'commander';
 import { filterEvents, parseDateOption } from '../../audit/log.js';
 import { CofferError } from '../../errors.js';
-import { formatTable } from './access.js';
+import { formatTable } from '../table.js';
 import { type CliContext, writeJson } from '../context.js';
-import { eventRow, type HistoryCommandOptions, loadHistoryScope } from '../git-history.js';
+import type { HistoryCommandOptions } from '../git-history.js';
+import { loadLogScope } from '../file-log.js';
+import type { KeyEvent } from '../../audit/history.js';
 import { addIdentityOptions } from '../options.js';
 
 interface LogOptions extends HistoryCommandOptions {
@@ -47,7 +49,7 @@ Examples:
   coffer log --env prod --since 90d --ndjson >> audit.ndjson`,
     )
     .action(async (file: string | undefined, keyPath: string | undefined, options: LogOptions) => {
-      const scope = await loadHistoryScope(context, options, 'coffer log', file);
+      const scope = await loadLogScope(context, options, file);
       const events = filterEvents(scope.history, scope.history.events, {
         ...(options.since ? { since: parseDateOption(options.since, '--since') } : {}),
         ...(options.until ? { until: parseDateOption(options.until, '--until') } : {}),
@@ -73,7 +75,7 @@ Examples:
         return;
       }
       if (options.json) {
-        writeJson(context, { repository: scope.repository.dir, events });
+        writeJson(context, { repository: scope.dir, events });
         return;
       }
       if (events.length === 0) {
@@ -82,4 +84,17 @@ Examples:
       }
       context.stdout.write(`${formatTable([['DATE', 'COMMIT', 'AUTHOR', 'FILE', 'KEY', 'EVENT', 'DETAIL'], ...events.map(eventRow)])}\n`);
     });
+}
+
+/** An event as one line of the log table. */
+export function eventRow(event: KeyEvent): string[] {
+  const detail =
+    event.event === 'recipients changed'
+      ? [...(event.recipientsAdded ?? []).map((key) => `+${shortKey(key)}`), ...(event.recipientsRemoved ?? []).map((key) => `-${shortKey(key)}`)].join(' ')
+      : (event.problem ?? (event.renamedFrom ? `renamed from ${event.renamedFrom}` : ''));
+  return [event.date.slice(0, 10), event.commit.slice(0, 7), event.author, event.file, event.keyPath ?? '*', event.event, detail];
+}
+
+function shortKey(key: string): string {
+  return key.length > 24 ? `${key.slice(0, 20)}…` : key;
 }

@@ -1,67 +1,35 @@
 // coffer.yaml: named recipients, groups of them and environments that say who may read which
 // files. Parsed with the yaml package (for line numbers), shape-checked with ajv against
-// COFFER_SCHEMA, then checked for meaning: dangling names, cycles, bad keys, bad globs.
+// COFFER_SCHEMA, then checked for meaning: dangling names, cycles, bad keys, bad globs. The parsed
+// config's types and the queries on it are in coffer-policy.ts (no yaml), re-exported here.
 
-import { posix, relative, sep } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { type Document, isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from 'yaml';
 import { CofferError } from '../errors.js';
-import type { RecipientPlan } from '../file/key-ring.js';
-import { SELECTION_RULE_KEYS, type SelectionRule, type SelectionRuleKind } from '../format/selection.js';
+import { SELECTION_RULE_KEYS, type SelectionRuleKind } from '../format/selection.js';
 import { parseAgeRecipient } from '../keys/age.js';
 import { normalizeFingerprint } from '../keys/pgp.js';
 import { validateCofferShape } from './coffer-validator.js';
+import { type CofferConfig, expandRecipients, type PolicyEnvironment } from './coffer-policy.js';
 import { GlobSyntaxError, globToRegExp } from './glob.js';
 
 export { COFFER_CONFIG_NAME } from './locate.js';
-
-export interface PolicyRecipient {
-  name: string;
-  age: string[];
-  /** Fingerprints, spaces removed, upper case. */
-  pgp: string[];
-  email?: string;
-  github?: string;
-  line: number;
-}
-
-export interface PolicyGroup {
-  name: string;
-  /** Recipient and group names as written. */
-  members: string[];
-  line: number;
-}
-
-export interface PolicyEnvironment {
-  name: string;
-  /** Globs as written (empty with path_regex). */
-  files: string[];
-  pathRegex?: string;
-  /** Recipient and group names as written (empty with key_groups). */
-  readers: string[];
-  keyGroups?: string[][];
-  shamirThreshold?: number;
-  selectionRule?: SelectionRule;
-  macOnlyEncrypted?: boolean;
-  /** `schema:` as written: one path for every file (glob undefined), or a path per glob. */
-  schemas?: { glob?: string; path: string }[];
-  /** Recipient and group names who review changes (`owners:`). */
-  owners?: string[];
-  /** Approving reviews a change needs (`approvals.required`). */
-  requiredApprovals?: number;
-  line: number;
-}
-
-export interface CofferConfig {
-  path: string;
-  /** The directory globs are relative to. */
-  dir: string;
-  recipients: Map<string, PolicyRecipient>;
-  groups: Map<string, PolicyGroup>;
-  environments: PolicyEnvironment[];
-  /** Commit signing `coffer audit --verify` enforces; keys are extra PGP fingerprints or SSH public keys. */
-  signing?: { required: boolean; keys: string[] };
-}
+export {
+  type CofferConfig,
+  claimedTwiceError,
+  type EnvironmentLookup,
+  type EnvironmentMatch,
+  environmentFor,
+  expandRecipients,
+  indexRecipientKeys,
+  lookupEnvironments,
+  planForEnvironment,
+  type PolicyEnvironment,
+  type PolicyGroup,
+  type PolicyRecipient,
+  policyPath,
+  schemaBindingFor,
+} from './coffer-policy.js';
 
 const PGP_FINGERPRINT = /^(?:[0-9A-F]{40}|[0-9A-F]{64})$/;
 const HINTS = ['coffer.yaml is described by schemas/coffer.schema.json; `coffer init` writes a commented example'];
@@ -362,95 +330,7 @@ function checkMeaning(
   return config;
 }
 
-/** Recipient names reached from recipient and group names, in first-seen order, without repeats. */
-export function expandRecipients(config: CofferConfig, names: readonly string[]): string[] {
-  const seen = new Set<string>();
-  const walk = (name: string) => {
-    const group = config.groups.get(name);
-    if (group) for (const member of group.members) walk(member);
-    else if (config.recipients.has(name)) seen.add(name);
-  };
-  for (const name of names) walk(name);
-  return [...seen];
-}
-
-/** The recipients an environment's files are wrapped for. */
-export function planForEnvironment(config: CofferConfig, environment: PolicyEnvironment): RecipientPlan {
-  const groups = (environment.keyGroups ?? [environment.readers]).map((names) => {
-    const recipients = expandRecipients(config, names).map((name) => config.recipients.get(name)!);
-    return { age: [...new Set(recipients.flatMap((r) => r.age))], pgp: [...new Set(recipients.flatMap((r) => r.pgp))] };
-  });
-  return { groups, ...(environment.shamirThreshold !== undefined ? { shamirThreshold: environment.shamirThreshold } : {}) };
-}
-
-/** Recipient name by key (age recipient, or PGP fingerprint in upper case). */
-export function indexRecipientKeys(config: CofferConfig): Map<string, string> {
-  const index = new Map<string, string>();
-  for (const recipient of config.recipients.values()) {
-    for (const key of recipient.age) index.set(key, recipient.name);
-    for (const key of recipient.pgp) index.set(key, recipient.name);
-  }
-  return index;
-}
-
 /** A key as indexRecipientKeys files it (PGP fingerprints normalised). */
 export function recipientKey(key: string, kind: 'age' | 'pgp'): string {
   return kind === 'pgp' ? normalizeFingerprint(key).toUpperCase() : key.trim();
-}
-
-/** The path as environments match it: relative to coffer.yaml's directory, with `/`; undefined outside it. */
-export function policyPath(config: CofferConfig, absoluteFile: string): string | undefined {
-  const path = relative(config.dir, absoluteFile);
-  if (path === '' || path.startsWith('..') || posix.isAbsolute(path)) return undefined;
-  return path.split(sep).join('/');
-}
-
-export interface EnvironmentMatch {
-  environment: PolicyEnvironment;
-  /** The glob or regex that matched. */
-  pattern: string;
-}
-
-export interface EnvironmentLookup {
-  matches: EnvironmentMatch[];
-  /** Environments tried, each with its patterns (for `coffer explain`). */
-  tried: { environment: string; patterns: string[]; matched?: string }[];
-}
-
-/** Every environment whose files match the path (more than one is a policy error for the caller to report). */
-export function lookupEnvironments(config: CofferConfig, path: string): EnvironmentLookup {
-  const lookup: EnvironmentLookup = { matches: [], tried: [] };
-  for (const environment of config.environments) {
-    const patterns = environment.pathRegex !== undefined ? [environment.pathRegex] : environment.files;
-    const matched =
-      environment.pathRegex !== undefined
-        ? new RegExp(environment.pathRegex).test(path)
-          ? environment.pathRegex
-          : undefined
-        : environment.files.find((glob) => globToRegExp(glob).test(path));
-    lookup.tried.push({ environment: environment.name, patterns, ...(matched !== undefined ? { matched } : {}) });
-    if (matched !== undefined) lookup.matches.push({ environment, pattern: matched });
-  }
-  return lookup;
-}
-
-/** The one environment of a file; CONFIG_INVALID when two claim it, undefined when none does. */
-export function environmentFor(config: CofferConfig, path: string): EnvironmentMatch | undefined {
-  const { matches } = lookupEnvironments(config, path);
-  if (matches.length > 1) throw claimedTwiceError(config, path, matches);
-  return matches[0];
-}
-
-export function claimedTwiceError(config: CofferConfig, path: string, matches: readonly EnvironmentMatch[]): CofferError {
-  const names = matches.map((match) => `"${match.environment.name}" (${match.pattern})`);
-  return new CofferError('CONFIG_INVALID', `${config.path}:${matches[1]!.environment.line}: ${path} is claimed by environments ${names.join(' and ')}`, {
-    hints: ['a file belongs to exactly one environment: narrow one of the globs', `run \`coffer explain ${path}\` to see every pattern that matches`],
-    data: { file: config.path, line: matches[1]!.environment.line, path, environments: matches.map((match) => match.environment.name) },
-  });
-}
-
-/** The schema an environment gives a file: the first `schemas:` entry whose glob matches, else the one without a glob. */
-export function schemaBindingFor(environment: PolicyEnvironment, path: string): { glob?: string; path: string } | undefined {
-  const bindings = environment.schemas ?? [];
-  return bindings.find((item) => item.glob !== undefined && globToRegExp(item.glob).test(path)) ?? bindings.find((item) => item.glob === undefined);
 }

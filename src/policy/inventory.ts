@@ -9,6 +9,7 @@ import { type RecipientPlan, recipientPlanOf } from '../file/key-ring.js';
 import { parseMetadata } from '../format/metadata.js';
 import { detectStore, getStore } from '../format/stores/index.js';
 import type { StoreName } from '../format/tree.js';
+import { nameKey } from './coffer-policy.js';
 import {
   type CofferConfig,
   claimedTwiceError,
@@ -145,10 +146,7 @@ export function compareWithPolicy(config: CofferConfig, file: InventoryFile): Ke
   return { extra, missing, structure: extra.length === 0 && missing.length === 0 && shapeOf(file.current) !== shapeOf(wanted) };
 }
 
-/** A key as people read it: the recipient's name, else a shortened key. */
-export function nameKey(index: ReadonlyMap<string, string>, key: string): string {
-  return index.get(key) ?? (key.length > 24 ? `${key.slice(0, 20)}…` : key);
-}
+export { nameKey };
 
 export interface FileAccess {
   path: string;

@@ -3,9 +3,8 @@
 // not cached or values are checked with a key, and a missing or invalid one reported once. Whether
 // a schema is valid is itself cached, so a run where every file hits never compiles one.
 import { isCofferError } from '../errors.js';
+import { type CofferConfig, type PolicyEnvironment, schemaBindingFor } from '../policy/coffer-policy.js';
 import { globToRegExp } from '../policy/glob.js';
-import type { CofferConfig, PolicyEnvironment } from '../policy/coffer-config.js';
-import { schemaBindingFor } from '../policy/coffer-config.js';
 import type { UserSchema } from '../schema/user-schema.js';
 import { type Problem, problem } from './report.js';
 import { cacheKey, type VerifyCache } from './result-cache.js';

@@ -8,18 +8,27 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { basename, dirname, relative, resolve, sep } from 'node:path';
 import { CofferError, isCofferError } from '../errors.js';
 import type { KeyRing } from '../file/key-ring.js';
-import { detectStore } from '../format/stores/index.js';
+import { detectStore } from '../format/stores/detect.js';
 import type { StoreName } from '../format/tree.js';
-import { type CofferConfig, claimedTwiceError, indexRecipientKeys, lookupEnvironments, parseCofferConfig, planForEnvironment, type PolicyEnvironment } from '../policy/coffer-config.js';
-import { nameKey } from '../policy/inventory.js';
-import { findPolicyFile } from '../policy/policy-file.js';
-import { findCreationRule, parseSopsConfig, type SopsConfig } from '../policy/sops-config.js';
+import { userCacheDirectory } from '../io/user-cache.js';
+import {
+  type CofferConfig,
+  claimedTwiceError,
+  configFromPlain,
+  indexRecipientKeys,
+  lookupEnvironments,
+  nameKey,
+  plainConfig,
+  planForEnvironment,
+  type PolicyEnvironment,
+} from '../policy/coffer-policy.js';
+import { findPolicyFile } from '../policy/locate.js';
+import type { findCreationRule, SopsConfig } from '../policy/sops-config.js';
 import { loadStrengthScorer } from '../schema/strength.js';
-import { schemaCacheDirectory } from '../schema/schema-cache.js';
 import { judgeDates } from './dates.js';
 import type { FileTarget } from './file-checks.js';
 import { type Problem, problem, sortProblems, type VerifyReport } from './report.js';
-import { cacheKey, type KeylessEntry, openVerifyCache, verifyCacheLocation } from './result-cache.js';
+import { cacheKey, type KeylessEntry, openVerifyCache, type VerifyCache, verifyCacheLocation } from './result-cache.js';
 import { SchemaLoader } from './schema-loader.js';
 import { type FileSource, indexSource, worktreeSource } from './sources.js';
 
@@ -46,7 +55,22 @@ const PROBE_LIMIT = 1024 * 1024;
 const PROBED_STORES = new Set(['yaml', 'json', 'dotenv', 'ini']);
 const READ_AHEAD = 32;
 
-type LoadedPolicy = { kind: 'coffer'; config: CofferConfig } | { kind: 'sops'; config: SopsConfig };
+type LoadedPolicy = { kind: 'coffer'; config: CofferConfig } | { kind: 'sops'; config: SopsConfig; findCreationRule: typeof findCreationRule };
+
+/** The policy's parse: coffer.yaml's from the cache when its text, directory and coffer's version are the same (no yaml package then), else parsed. */
+async function loadPolicy(kind: 'coffer' | 'sops', text: string, name: string, root: string, cache: VerifyCache | undefined): Promise<LoadedPolicy> {
+  if (kind === 'sops') {
+    const { findCreationRule, parseSopsConfig } = await import('../policy/sops-config.js');
+    return { kind: 'sops', config: parseSopsConfig(text, name), findCreationRule };
+  }
+  const key = cacheKey('coffer.yaml', name, root, text);
+  const cached = cache ? configFromPlain(cache.policy(key)) : undefined;
+  if (cached) return { kind: 'coffer', config: cached };
+  const { parseCofferConfig } = await import('../policy/coffer-config.js');
+  const config = parseCofferConfig(text, name, root);
+  cache?.putPolicy(key, plainConfig(config));
+  return { kind: 'coffer', config };
+}
 
 /** Whether env turns the caches off (COFFER_NO_CACHE set to anything but "" or "0"). */
 export function cacheDisabledBy(env: Readonly<Record<string, string | undefined>>): boolean {
@@ -129,7 +153,7 @@ export async function verifyRepository(options: VerifyOptions): Promise<VerifyRe
   const cache = location ? openVerifyCache(location, { partial: (options.paths ?? []).length > 0 }) : undefined;
   let policy: LoadedPolicy;
   try {
-    policy = found.kind === 'coffer' ? { kind: 'coffer', config: parseCofferConfig(text, policyName, root) } : { kind: 'sops', config: parseSopsConfig(text, policyName) };
+    policy = await loadPolicy(found.kind, text, policyName, root, cache);
   } catch (error) {
     if (!isCofferError(error)) throw error;
     problems.push(policyProblem(policyName, error));
@@ -139,7 +163,7 @@ export async function verifyRepository(options: VerifyOptions): Promise<VerifyRe
   const wanted = pathFilter(options, root);
   const all = (await source.list()).filter((path) => path !== 'coffer.yaml' && path !== '.sops.yaml');
   const paths = wanted ? all.filter(wanted) : all;
-  const schemas = new SchemaLoader(source, policyName, problems, { directory: useCache ? schemaCacheDirectory(options.env) : undefined, values: options.keys !== undefined, results: cache });
+  const schemas = new SchemaLoader(source, policyName, problems, { directory: useCache ? userCacheDirectory(options.env) : undefined, values: options.keys !== undefined, results: cache });
   // every key input of a file but its own: the policy's bytes here, its environment, plan and schema below
   const policyDigest = cacheKey('policy', found.kind, policyName, text);
   const expectedText = new Map<unknown, string>();
@@ -165,7 +189,7 @@ export async function verifyRepository(options: VerifyOptions): Promise<VerifyRe
   const readAhead = (path: string) => {
     let pending = reads.get(path);
     if (!pending) {
-      pending = source.size(path).then(async (size) => ({ size, content: size === undefined || size > MAX_VERIFY_BYTES ? undefined : await source.read(path) }));
+      pending = source.load(path, MAX_VERIFY_BYTES);
       reads.set(path, pending);
     }
     return pending;
@@ -217,7 +241,7 @@ export async function verifyRepository(options: VerifyOptions): Promise<VerifyRe
       environment = lookup.matches[0]?.environment;
       claimed = environment !== undefined;
     } else {
-      const rule = findCreationRule(policy.config, root, resolve(root, path));
+      const rule = policy.findCreationRule(policy.config, root, resolve(root, path));
       claimed = rule?.pathRegex !== undefined;
       if (rule && claimed && rule.unsupportedSources.length === 0) {
         ruleGroups = { groups: rule.groups, ...(rule.shamirThreshold !== undefined ? { shamirThreshold: rule.shamirThreshold } : {}) };

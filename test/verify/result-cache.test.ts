@@ -251,6 +251,32 @@ describe('the verify result cache', () => {
     await sb.write('secrets/dev/clean.yaml', original);
   });
 
+  it('takes the parsed coffer.yaml from the cache until its text changes, and ignores a damaged one', async () => {
+    await sb.write('coffer.yaml', policyText);
+    const expected = await verify({ cache: false });
+    await rm(cacheFile, { force: true });
+    await verify();
+    // what the cache says is what verify applies: a cached parse giving "me" another key is believed ...
+    const data = JSON.parse(await readFile(cacheFile, 'utf8'));
+    expect(data.policy.value.recipients.map((item: { name: string }) => item.name)).toEqual(['me', 'other']);
+    data.policy.value.recipients[0].age = [other];
+    data.files = {};
+    await writeFile(cacheFile, JSON.stringify(data));
+    expect((await verify()).problems).toContainEqual(expect.objectContaining({ rule: 'recipients', file: 'secrets/dev/clean.yaml' }));
+    // ... until coffer.yaml's bytes change, which parses it again
+    await sb.write('coffer.yaml', `${policyText}\n`);
+    const reparsed = await verify();
+    expect(reparsed.problems).not.toContainEqual(expect.objectContaining({ rule: 'recipients', file: 'secrets/dev/clean.yaml' }));
+    await sb.write('coffer.yaml', policyText);
+    expect(await verify()).toEqual(expected);
+    // a cached parse of the wrong shape is parsed again
+    const damaged = JSON.parse(await readFile(cacheFile, 'utf8'));
+    damaged.policy.value.recipients = 'me';
+    await writeFile(cacheFile, JSON.stringify(damaged));
+    expect(await verify()).toEqual(expected);
+    expect(JSON.parse(await readFile(cacheFile, 'utf8')).policy.value.recipients).toHaveLength(2);
+  });
+
   it('--staged uses the same entries (keys are content hashes)', async () => {
     git(sb.dir, 'add', '-A');
     await rm(cacheFile, { force: true });

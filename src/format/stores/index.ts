@@ -7,6 +7,8 @@ import { IniDocument } from './ini.js';
 import { JsonDocument } from './json.js';
 import { YamlDocument } from './yaml.js';
 
+export { detectStore } from './detect.js';
+
 export interface Store {
   readonly name: StoreName;
   /** Parses a file's text. Throws CofferError PARSE_ERROR with data {file, line, column}; the message names file:line but never echoes the line's content. */
@@ -27,18 +29,6 @@ export function getStore(name: StoreName): Store {
   const store = STORES[name];
   if (!store) throw new CofferError('UNKNOWN_STORE', `unknown store ${String(name)}`, { hints: ['use one of yaml, json, dotenv, ini, binary'] });
   return store;
-}
-
-/** From the extension as SOPS does: .yaml/.yml -> yaml, .json -> json, .env -> dotenv, .ini -> ini, anything else -> binary. */
-export function detectStore(filePath: string): StoreName {
-  const name = filePath.replace(/^.*[\\/]/, '');
-  const dot = name.lastIndexOf('.');
-  const extension = dot < 0 ? '' : name.slice(dot); // case-sensitive, like SOPS
-  if (extension === '.yaml' || extension === '.yml') return 'yaml';
-  if (extension === '.json') return 'json';
-  if (extension === '.env') return 'dotenv';
-  if (extension === '.ini') return 'ini';
-  return 'binary';
 }
 
 export { BinaryDocument, DotenvDocument, IniDocument, JsonDocument, parseBinary, YamlDocument };

@@ -4,7 +4,7 @@
 // that side; changed on both to different values is a conflict naming the key path. The MAC covers
 // every value, so a merge needs the merging person's key to recompute it.
 import { createHash } from 'node:crypto';
-import { readFileVersion, type FileVersion, collectLeaves, valueText } from '../audit/versions.js';
+import { collectLeaves, type EncryptedVersion, type FileVersion, readFileVersion, valueText } from '../audit/versions.js';
 import { CofferError } from '../errors.js';
 import type { KeyRing } from '../file/key-ring.js';
 import { type OpenedFile, openFile, sealFile } from '../file/secrets-file.js';
@@ -83,34 +83,41 @@ export async function mergeSecretsFile(path: string, base: Uint8Array, ours: Uin
   }
   const [b, o, t] = sides as [Side, Side, Side];
   const same = (x: Uint8Array, y: Uint8Array) => Buffer.from(x).equals(Buffer.from(y));
-  if (!same(o.opened.dataKey, t.opened.dataKey)) return { status: 'declined', reason: 'the data key was rotated on one branch; merge by hand and run `coffer rotate` again' };
-  const [, oursVersion, theirsVersion] = versions as [FileVersion, FileVersion, FileVersion];
-  if (oursVersion.kind === 'encrypted' && theirsVersion.kind === 'encrypted' && oursVersion.recipients.join() !== theirsVersion.recipients.join()) {
-    return { status: 'declined', reason: 'the recipients differ between the branches; merge by hand, then run `coffer updatekeys`' };
+  const [baseVersion, oursVersion, theirsVersion] = versions as [EncryptedVersion, EncryptedVersion, EncryptedVersion];
+  // A branch that rotated the data key or changed the recipients (a revocation, a new reader) made a
+  // security decision the merge must keep: its file carries the result, the other branch's value
+  // changes are applied on top and encrypted under its key. Both branches doing so differently is for a person to untangle.
+  const rekeyed = (side: Side, version: EncryptedVersion) => !same(side.opened.dataKey, b.opened.dataKey) || version.recipients.join() !== baseVersion.recipients.join();
+  const oursRekeyed = rekeyed(o, oursVersion);
+  const theirsRekeyed = rekeyed(t, theirsVersion);
+  if (oursRekeyed && theirsRekeyed && (!same(o.opened.dataKey, t.opened.dataKey) || oursVersion.recipients.join() !== theirsVersion.recipients.join())) {
+    return { status: 'declined', reason: 'both branches changed the data key or the recipients; merge by hand, then run `coffer updatekeys` and `coffer rotate`' };
   }
+  const [carrier, other] = theirsRekeyed && !oursRekeyed ? [t, o] : [o, t];
   const changed = (side: Side, keyPath: string) => side.values.get(keyPath) !== b.values.get(keyPath);
-  const merged = o.opened.plain.clone();
+  const merged = carrier.opened.plain.clone();
   const taken: string[] = [];
   const conflicts: string[] = [];
   for (const keyPath of new Set([...b.values.keys(), ...o.values.keys(), ...t.values.keys()])) {
-    if (!changed(t, keyPath)) continue;
-    if (!changed(o, keyPath)) {
-      if (t.values.has(keyPath)) {
-        merged.setValue(t.paths.get(keyPath)!, t.raw.get(keyPath)!);
+    if (!changed(other, keyPath)) continue;
+    if (!changed(carrier, keyPath)) {
+      if (other.values.has(keyPath)) {
+        merged.setValue(other.paths.get(keyPath)!, other.raw.get(keyPath)!);
         taken.push(keyPath);
-      } else merged.deleteValue(o.paths.get(keyPath)!);
+      } else merged.deleteValue(carrier.paths.get(keyPath)!);
       continue;
     }
     if (o.values.get(keyPath) !== t.values.get(keyPath)) conflicts.push(keyPath);
   }
-  if (conflicts.length > 0) return { status: 'conflict', keyPaths: conflicts };
-  let text = sealFile(o.opened, merged) ?? new TextDecoder().decode(ours);
-  // theirs' ciphertext verbatim for the values taken from it (same data key and AAD): history then sees no new change
+  if (conflicts.length > 0) return { status: 'conflict', keyPaths: conflicts.sort() };
+  let text = sealFile(carrier.opened, merged) ?? new TextDecoder().decode(carrier === o ? ours : theirs);
+  // under one data key, the other branch's ciphertext verbatim for the values taken from it (same
+  // key and AAD): history then sees no change of the merge's own
   const result = readFileVersion(path, encoder.encode(text));
-  if (result.kind === 'encrypted') {
+  if (result.kind === 'encrypted' && same(carrier.opened.dataKey, other.opened.dataKey)) {
     for (const keyPath of taken) {
       const fresh = result.values.get(keyPath);
-      const original = t.enc.get(keyPath);
+      const original = other.enc.get(keyPath);
       if (fresh && original && fresh !== original && fresh.startsWith('ENC[') && original.startsWith('ENC[')) text = text.replace(fresh, original);
     }
   }

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openFile } from '../../src/file/secrets-file.js';
-import { keyRingFor, makeTestKey, type TestKey } from '../helpers/keys.js';
+import { openFile, rotateDataKey, updateRecipients } from '../../src/file/secrets-file.js';
+import { keyRingFor, makeTestKey, planFor, type TestKey } from '../helpers/keys.js';
 import { runInProcess } from '../cli/sandbox.js';
 import { createTestRepo, SecretsWriter, type TestRepo } from './repo.js';
 
@@ -89,4 +89,56 @@ describe('git drivers', () => {
     expect(declined.status).not.toBe(0);
     expect(declined.stderr).toContain('not merged key by key: merging changes the MAC, which needs a key that decrypts the file');
   });
+
+  describe('a branch that rotated the data key or changed the recipients', () => {
+    const merge = (repo: TestRepo, gitEnv: Record<string, string>) =>
+      spawnSync('git', ['-c', 'commit.gpgsign=false', 'merge', '--no-ff', '-m', 'merge', 'feature'], {
+        cwd: repo.dir,
+        env: { PATH: process.env.PATH, HOME: join(repo.dir, '.home'), ...gitEnv, GIT_AUTHOR_NAME: 'A', GIT_AUTHOR_EMAIL: 'a@x', GIT_COMMITTER_NAME: 'A', GIT_COMMITTER_EMAIL: 'a@x' },
+        encoding: 'utf8',
+      });
+    const open = (content: string | Buffer, keys = keyRingFor(alice)) => openFile({ file: 'secrets/app.yaml', store: 'yaml', content: Buffer.from(content) }, keys);
+
+    it.each([
+      ['feature', 'main'],
+      ['main', 'feature'],
+    ])('rotated on %s, a value changed on %s: merged under the new data key', async (rotating, editing) => {
+      const base = await writer.encrypt('secrets/app.yaml', 'a: 1\nb: 2\n', [alice]);
+      const { repo, gitEnv } = await setup(base);
+      const rotated = await rotateDataKey(await open(base), keyRingFor(alice));
+      const edited = await writer.edit('secrets/app.yaml', base, { b: `changed on ${editing}` });
+      repo.commit({ author: 'Bob <bob@example.com>', date: '2024-03-02T10:00:00Z', branch: 'feature', files: { 'secrets/app.yaml': rotating === 'feature' ? rotated : edited } });
+      repo.commit({ author: 'Alice <alice@example.com>', date: '2024-03-03T10:00:00Z', branch: 'main', files: { 'secrets/app.yaml': rotating === 'main' ? rotated : edited } });
+      const result = merge(repo, gitEnv);
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stderr).toContain('merged secrets/app.yaml key by key');
+      const merged = await open(readFileSync(join(repo.dir, 'secrets/app.yaml')));
+      expect(merged.plain.toPlain()).toEqual([new Map<string, unknown>([['a', 1n], ['b', `changed on ${editing}`]])]);
+      // the rotation holds: the merged file is under the rotated key, not the old one
+      expect(Buffer.from(merged.dataKey).equals(Buffer.from((await open(rotated)).dataKey))).toBe(true);
+      expect(Buffer.from(merged.dataKey).equals(Buffer.from((await open(base)).dataKey))).toBe(false);
+    });
+
+    it('a reader added on one branch can read the merge; both branches rotating is left to a person', async () => {
+      const bob = await makeTestKey();
+      const base = await writer.encrypt('secrets/app.yaml', 'a: 1\nb: 2\n', [alice]);
+      const { repo, gitEnv } = await setup(base);
+      const withBob = await updateRecipients(await open(base), keyRingFor(alice), planFor(alice, bob));
+      repo.commit({ author: 'Bob <bob@example.com>', date: '2024-03-02T10:00:00Z', branch: 'feature', files: { 'secrets/app.yaml': withBob! } });
+      repo.commit({ author: 'Alice <alice@example.com>', date: '2024-03-03T10:00:00Z', branch: 'main', files: { 'secrets/app.yaml': await writer.edit('secrets/app.yaml', base, { a: 'main' }) } });
+      const result = merge(repo, gitEnv);
+      expect(result.status, result.stderr).toBe(0);
+      const merged = readFileSync(join(repo.dir, 'secrets/app.yaml'));
+      expect((await open(merged, keyRingFor(bob))).plain.toPlain()).toEqual([new Map<string, unknown>([['a', 'main'], ['b', 2n]])]);
+
+      const again = await setup(base);
+      const rotatedTwice = [await rotateDataKey(await open(base), keyRingFor(alice)), await rotateDataKey(await open(base), keyRingFor(alice))];
+      again.repo.commit({ author: 'Bob <bob@example.com>', date: '2024-03-02T10:00:00Z', branch: 'feature', files: { 'secrets/app.yaml': rotatedTwice[0]! } });
+      again.repo.commit({ author: 'Alice <alice@example.com>', date: '2024-03-03T10:00:00Z', branch: 'main', files: { 'secrets/app.yaml': rotatedTwice[1]! } });
+      const declined = merge(again.repo, again.gitEnv);
+      expect(declined.status).not.toBe(0);
+      expect(declined.stderr).toContain('both branches changed the data key or the recipients');
+    });
+  });
 });
+

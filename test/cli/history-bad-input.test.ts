@@ -63,6 +63,13 @@ describe('history commands on bad input', () => {
     // the boundary commit shows as adding every key (its parent is not there); then the last change
     expect(events[0]).toBe('db.password changed');
     expect(events.slice(1).sort()).toEqual(['api added', 'db.password added']);
+    // answered from .git/coffer/answers/ the second time: the same warning and events
+    expect(await runInProcess(['log', FILE, '--no-decrypt', '--json'], clone, { PATH: process.env.PATH, HOME: temp })).toEqual(result);
+    // deepened, the same HEAD has a longer history: the stored answer no longer applies
+    execFileSync('git', ['fetch', '-q', '--unshallow'], { cwd: clone, env: { PATH: process.env.PATH ?? '', HOME: temp } });
+    const full = await runInProcess(['log', FILE, '--no-decrypt', '--json'], clone, { PATH: process.env.PATH, HOME: temp });
+    expect(full.stderr).toBe('');
+    expect(JSON.parse(full.stdout).events).toHaveLength(JSON.parse((await runInProcess(['log', FILE, '--no-decrypt', '--json'], repo.dir, env())).stdout).events.length);
   });
 
   it('a corrupt object is a clear error with the repair hint, not a crash', async () => {

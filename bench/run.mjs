@@ -1,5 +1,6 @@
 // `npm run bench` (after `npm run build`): times coffer against `node -e 0` and the npm reader
-// sops-age on a generated 10,000-value YAML file. Not a test: it prints a table and the targets.
+// sops-age on a generated 10,000-value YAML file, then runs bench/verify.mjs (keyless verify of a
+// 200-file repository, warm and cold). Not a test: it prints tables and the targets.
 // Every process row is the median of whole-process runs after one warm-up run.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -164,3 +165,8 @@ try {
 } finally {
   rmSync(temp, { recursive: true, force: true });
 }
+
+// keyless `coffer verify` of a 200-file repository: warm (the target) and cold, in its own script
+console.log('');
+const verifyBench = spawnSync(node, [join(root, 'bench', 'verify.mjs')], { stdio: 'inherit', env: process.env });
+if (verifyBench.status !== 0) process.exitCode = verifyBench.status ?? 1;

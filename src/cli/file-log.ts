@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
-import { type AnswerKey, answerKey, readAnswer, recordHistory } from '../audit/answer-cache.js';
+import { type AnswerKey, answerKey, type FileAnswer, listAnswerHeads, readAnswer, recordHistory, writeAnswer } from '../audit/answer-cache.js';
 import type { SecretHistory } from '../audit/history.js';
 import { CofferError } from '../errors.js';
 import { findRoot, type RefFs, repositoryPath, resolveRefNatively } from '../git/refs.js';
@@ -106,7 +106,7 @@ async function answeredFileLog(context: CliContext, options: HistoryCommandOptio
   } catch {
     return undefined;
   }
-  const answer = readAnswer(gitdir, key, head);
+  const answer = readAnswer(gitdir, key, head) ?? (await extendStoredAnswer(root, key, head));
   if (!answer || (options.decrypt !== false && answer.pgp)) return undefined;
   // what the walk would have said on the way
   if (shallow.length > 0) context.stderr.write(shallowWarning(root, shallow, 'coffer log'));
@@ -117,6 +117,29 @@ async function answeredFileLog(context: CliContext, options: HistoryCommandOptio
     environmentOf: (name) => (Object.hasOwn(answer.environments, name) ? answer.environments[name] : undefined),
     toRepositoryPath: (name) => repositoryPathOf(cwd, root, name),
   };
+}
+
+/**
+ * An earlier head's answer extended by the commits since (single-parent, no new name), stored for
+ * the next run. Needs the object reader and the stores' parsers for the new versions, but not the
+ * policy: it is the earlier answer's (the key holds its bytes), and so are the environments.
+ */
+async function extendStoredAnswer(root: string, key: AnswerKey, head: string): Promise<FileAnswer | undefined> {
+  const gitdir = `${root}/.git`;
+  const heads = listAnswerHeads(gitdir, key);
+  if (heads.length === 0) return undefined;
+  const [{ openRepository }, { extendFileHistory }] = await Promise.all([import('../git/repository.js'), import('../audit/file-history.js')]);
+  let earlier: FileAnswer | undefined;
+  try {
+    const repository = await openRepository({ fs, dir: root });
+    const record = await extendFileHistory(repository, head, new Set(heads), (oid) => (earlier = readAnswer(gitdir, key, oid)));
+    if (!record || !earlier) return undefined;
+    writeAnswer(gitdir, record, key, earlier.environments);
+    return { ...earlier, ...record };
+  } catch {
+    // a damaged object: the walk reports it
+    return undefined;
+  }
 }
 
 /** The events `coffer log [FILE]` chooses from: a stored answer when there is one, else the walk. */

@@ -182,10 +182,10 @@ async function walkFileHistory(
   const secretPaths = new Set(tracked.filter(isSecretPath));
   for (const commit of commits) {
     for (const path of tracked) {
-      if (renamedAway.has(`${commit.oid}\0${path}`)) continue;
+      if (renamedAway.size > 0 && renamedAway.has(`${commit.oid}\0${path}`)) continue;
       const now = oidAt(commit.oid, path);
       const first = oidAt(commit.parents[0], path);
-      const source = renameInto.get(`${commit.oid}\0${path}`);
+      const source = renameInto.size > 0 ? renameInto.get(`${commit.oid}\0${path}`) : undefined;
       if (now === first && !source) continue;
       if (now && (await versionOf(now, path)).kind === 'encrypted') secretPaths.add(path);
       let changes = source ? await compareOids(source.before, source.from, now, path) : await compareOids(first, path, now, path);

@@ -3,11 +3,12 @@
 // answer cannot change, so a repeated run reads one small file instead of walking the history.
 // One file per (key, head): the key names everything but the head, so the answers of earlier
 // heads can be found and extended when HEAD moved on. Only ENC strings, oids and commit headers
-// go in (nothing decrypted); an unreadable or foreign file is ignored and rewritten.
+// go in (nothing decrypted); an unreadable or foreign file, or one another user could have written,
+// is ignored and rewritten.
 // Loads nothing but node:fs and node:path: a hit must not pay for the parsers, nor for node:crypto
 // (3-5 ms to load), so the key's inputs (policy bytes included) are stored and compared exactly,
 // and only the file name is a short non-cryptographic hash of them.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VERSION } from '../version.js';
 import type { FileRevision, KeyEvent } from './history.js';
@@ -89,10 +90,17 @@ const isRecord = (value: unknown): value is Record<string, string> => typeof val
 /** The stored answer for (key, head), or undefined when there is none or it is damaged or foreign. */
 export function readAnswer(gitdir: string, key: AnswerKey, head: string): FileAnswer | undefined {
   let data: Partial<FileAnswer>;
+  let fd: number | undefined;
   try {
-    data = JSON.parse(readFileSync(answerFile(gitdir, key.name, head), 'utf8')) as Partial<FileAnswer>;
+    fd = openSync(answerFile(gitdir, key.name, head), 'r');
+    // whoever can write the file decides what log shows: only the user's own, writable by nobody else
+    const stat = fstatSync(fd);
+    if ((process.getuid && stat.uid !== process.getuid()) || (stat.mode & 0o022) !== 0) return undefined;
+    data = JSON.parse(readFileSync(fd, 'utf8')) as Partial<FileAnswer>;
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   const valid =
     data !== null &&
@@ -134,7 +142,7 @@ export function writeAnswer(gitdir: string, record: FileHistoryRecord, key: Answ
   const temp = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(answersDir(gitdir), { recursive: true });
-    writeFileSync(temp, JSON.stringify(answer));
+    writeFileSync(temp, JSON.stringify(answer), { mode: 0o600 });
     renameSync(temp, file);
     const heads = listAnswerHeads(gitdir, key);
     if (heads.length <= KEPT_PER_KEY) return;

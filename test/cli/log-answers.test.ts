@@ -3,7 +3,7 @@
 // and a merge; a new commit on top extends the stored answer to what a cold run says; every input
 // of the key (policy, ref, rewritten history, shallow boundary) misses; damaged or foreign answer
 // files are ignored and rewritten; runs with a key never use it.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyRingFor, makeTestKey, type TestKey } from '../helpers/keys.js';
@@ -171,6 +171,11 @@ describe('coffer log FILE from stored answers', () => {
       expect(await outputs()).toEqual(walked);
       expect(readFileSync(path, 'utf8')).toBe(good);
     }
+    // one that others could have written is not believed either, and is rewritten as the user's own
+    chmodSync(path, 0o666);
+    writeFileSync(path, good.replace('"event":"added"', '"event":"removed"'));
+    expect(await outputs()).toEqual(walked);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
     // another file's answer under this name: its source differs, so it is not believed
     const other = await run(['log', '--ndjson', 'secrets/other.yaml']);
     expect(other.code).toBe(0);

@@ -23,6 +23,7 @@ export {
   expandRecipients,
   indexRecipientKeys,
   lookupEnvironments,
+  matchEnvironments,
   planForEnvironment,
   type PolicyEnvironment,
   type PolicyGroup,

@@ -106,17 +106,40 @@ export interface EnvironmentLookup {
   tried: { environment: string; patterns: string[]; matched?: string }[];
 }
 
+// path_regex patterns compiled once (no g/y flag, so sharing them is safe)
+const pathRegExps = new Map<string, RegExp>();
+
+/** The glob or path_regex of the environment that matches the path, if any. */
+function matchingPattern(environment: PolicyEnvironment, path: string): string | undefined {
+  const regex = environment.pathRegex;
+  if (regex !== undefined) {
+    let compiled = pathRegExps.get(regex);
+    if (!compiled) {
+      compiled = new RegExp(regex);
+      if (pathRegExps.size < 1000) pathRegExps.set(regex, compiled);
+    }
+    return compiled.test(path) ? regex : undefined;
+  }
+  for (const glob of environment.files) if (globToRegExp(glob).test(path)) return glob;
+  return undefined;
+}
+
 /** Every environment whose files match the path (more than one is a policy error for the caller to report). */
+export function matchEnvironments(config: CofferConfig, path: string): EnvironmentMatch[] {
+  const matches: EnvironmentMatch[] = [];
+  for (const environment of config.environments) {
+    const pattern = matchingPattern(environment, path);
+    if (pattern !== undefined) matches.push({ environment, pattern });
+  }
+  return matches;
+}
+
+/** matchEnvironments, and every environment tried with its patterns (for `coffer explain`). */
 export function lookupEnvironments(config: CofferConfig, path: string): EnvironmentLookup {
   const lookup: EnvironmentLookup = { matches: [], tried: [] };
   for (const environment of config.environments) {
     const patterns = environment.pathRegex !== undefined ? [environment.pathRegex] : environment.files;
-    const matched =
-      environment.pathRegex !== undefined
-        ? new RegExp(environment.pathRegex).test(path)
-          ? environment.pathRegex
-          : undefined
-        : environment.files.find((glob) => globToRegExp(glob).test(path));
+    const matched = matchingPattern(environment, path);
     lookup.tried.push({ environment: environment.name, patterns, ...(matched !== undefined ? { matched } : {}) });
     if (matched !== undefined) lookup.matches.push({ environment, pattern: matched });
   }
@@ -125,7 +148,7 @@ export function lookupEnvironments(config: CofferConfig, path: string): Environm
 
 /** The one environment of a file; CONFIG_INVALID when two claim it, undefined when none does. */
 export function environmentFor(config: CofferConfig, path: string): EnvironmentMatch | undefined {
-  const { matches } = lookupEnvironments(config, path);
+  const matches = matchEnvironments(config, path);
   if (matches.length > 1) throw claimedTwiceError(config, path, matches);
   return matches[0];
 }

@@ -16,7 +16,7 @@ import {
   claimedTwiceError,
   configFromPlain,
   indexRecipientKeys,
-  lookupEnvironments,
+  matchEnvironments,
   nameKey,
   plainConfig,
   planForEnvironment,
@@ -175,10 +175,26 @@ export async function verifyRepository(options: VerifyOptions): Promise<VerifyRe
     }
     return written;
   };
+  // the policy, environment, recipients and schema of a file in one digest, made once per environment and schema
+  const contexts = new Map<string, Map<string, string>>();
+  const contextOf = (expectation: string, schemaDigest: string) => {
+    let bySchema = contexts.get(expectation);
+    if (!bySchema) {
+      bySchema = new Map();
+      contexts.set(expectation, bySchema);
+    }
+    let digest = bySchema.get(schemaDigest);
+    if (digest === undefined) {
+      digest = cacheKey('context', policyDigest, expectation, schemaDigest);
+      bySchema.set(schemaDigest, digest);
+    }
+    return digest;
+  };
   let checkKeyless: ReturnType<typeof loadKeylessChecks> | undefined;
   const recipientNames = policy.kind === 'coffer' ? indexRecipientKeys(policy.config) : new Map<string, string>();
   const describeKey = (key: string) => nameKey(recipientNames, key);
-  const runKey = randomBytes(32);
+  // the HMAC key of the reuse check, made only when values are decrypted (a keyless run needs no randomness)
+  let runKey: Buffer | undefined;
   const seen = new Map<string, { file: string; keyPath: string; environment: string | undefined }[]>();
   const decryptedText = new Map<string, { content: Uint8Array; store: StoreName }>();
   const scorer = () => loadStrengthScorer();
@@ -195,14 +211,14 @@ export async function verifyRepository(options: VerifyOptions): Promise<VerifyRe
     return pending;
   };
   // each path's environments, looked up once (the read-ahead filter and the checks both need them)
-  const lookups = new Map<string, ReturnType<typeof lookupEnvironments>>();
+  const lookups = new Map<string, ReturnType<typeof matchEnvironments>>();
   const environmentsOf = (config: CofferConfig, path: string) => {
-    let lookup = lookups.get(path);
-    if (!lookup) {
-      lookup = lookupEnvironments(config, path);
-      lookups.set(path, lookup);
+    let matches = lookups.get(path);
+    if (!matches) {
+      matches = matchEnvironments(config, path);
+      lookups.set(path, matches);
     }
-    return lookup;
+    return matches;
   };
   // each environment's recipients, resolved once for all its files
   const plans = new Map<PolicyEnvironment, ReturnType<typeof planForEnvironment>>();
@@ -216,7 +232,7 @@ export async function verifyRepository(options: VerifyOptions): Promise<VerifyRe
   };
   const worthReading = (path: string) => {
     const store = detectStore(path);
-    return PROBED_STORES.has(store) || (policy.kind === 'coffer' ? environmentsOf(policy.config, path).matches.length > 0 : true);
+    return PROBED_STORES.has(store) || (policy.kind === 'coffer' ? environmentsOf(policy.config, path).length > 0 : true);
   };
   const queue = paths.filter(worthReading);
   let next = 0;
@@ -233,12 +249,12 @@ export async function verifyRepository(options: VerifyOptions): Promise<VerifyRe
     let ruleGroups: FileTarget['expected'];
     let ruleName: string | undefined;
     if (policy.kind === 'coffer') {
-      const lookup = environmentsOf(policy.config, path);
-      if (lookup.matches.length > 1) {
-        problems.push(policyProblem(policyName, claimedTwiceError(policy.config, path, lookup.matches)));
+      const matches = environmentsOf(policy.config, path);
+      if (matches.length > 1) {
+        problems.push(policyProblem(policyName, claimedTwiceError(policy.config, path, matches)));
         continue;
       }
-      environment = lookup.matches[0]?.environment;
+      environment = matches[0]?.environment;
       claimed = environment !== undefined;
     } else {
       const rule = policy.findCreationRule(policy.config, root, resolve(root, path));
@@ -273,7 +289,7 @@ export async function verifyRepository(options: VerifyOptions): Promise<VerifyRe
       ...(ruleGroups ? { expected: ruleGroups, environment: ruleName } : {}),
     };
     const schemaSource = environment ? await schemas.sourceFor(environment, path) : undefined;
-    const key = cache ? cacheKey('file', policyDigest, path, expectationOf(target.environment, target.expected), schemaSource?.digest ?? '', content) : undefined;
+    const key = cache ? cacheKey('file', contextOf(expectationOf(target.environment, target.expected), schemaSource?.digest ?? ''), path, content) : undefined;
     let keyless = key ? cache!.file(key, path) : undefined;
     if (keyless) {
       if (schemaSource) await schemas.judge(schemaSource);
@@ -292,6 +308,7 @@ export async function verifyRepository(options: VerifyOptions): Promise<VerifyRe
       later.push(...keyed.problems);
       if (keyed.decrypted) report.decrypted++;
       for (const secret of keyed.secrets) {
+        runKey ??= randomBytes(32);
         const digest = createHmac('sha256', runKey).update(secret.value).digest('base64');
         const list = seen.get(digest) ?? [];
         list.push({ file: path, keyPath: secret.keyPath, environment: environment?.name });

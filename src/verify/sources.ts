@@ -1,8 +1,12 @@
-// Where `coffer verify` reads files: the working tree, or exactly what is staged in the git index
-// (isomorphic-git, imported only for --staged). Paths are relative to `root`, with `/`.
+// Where `coffer verify` reads files: the working tree, or exactly what is staged in the git index.
+// The index and its blobs are read natively (git/index-file.ts, git/objects.ts); isomorphic-git,
+// imported only then, reads what they refuse (a split or sparse index, unmerged paths, SHA-256,
+// objects behind alternates). Paths are relative to `root`, with `/`.
 import * as fs from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { CofferError } from '../errors.js';
+import { parseIndex } from '../git/index-file.js';
+import { createObjectReader } from '../git/objects.js';
 import { listRepositoryFiles, SKIPPED_DIRECTORIES } from '../policy/repository-files.js';
 
 export interface FileSource {
@@ -15,6 +19,8 @@ export interface FileSource {
   read(path: string): Promise<Uint8Array | undefined>;
   /** Size and, when it is at most `limit` bytes, content; both undefined when the file is not there. */
   load(path: string, limit: number): Promise<{ size: number | undefined; content: Uint8Array | undefined }>;
+  /** Releases open files (the git object reader's packs). */
+  close?(): void;
 }
 
 const NOTHING = { size: undefined, content: undefined };
@@ -84,6 +90,88 @@ export async function indexSource(root: string): Promise<FileSource> {
   if (!top) {
     throw new CofferError('USAGE', `--staged needs a git repository, and ${root} is not inside one`, { hints: ['run `git init`, or check the working tree without --staged'] });
   }
+  return nativeIndexSource(top, root) ?? (await isomorphicIndexSource(top, root));
+}
+
+/** The git directory of the working tree at `top` and the directory holding its objects (they differ in linked worktrees). */
+function gitDirectories(top: string): { gitdir: string; common: string } | undefined {
+  const dotGit = join(top, '.git');
+  let gitdir = dotGit;
+  if (fs.statSync(dotGit).isFile()) {
+    const text = fs.readFileSync(dotGit, 'utf8');
+    if (!text.startsWith('gitdir: ')) return undefined;
+    gitdir = resolve(top, text.slice(8).trim());
+  }
+  let common = gitdir;
+  try {
+    common = resolve(gitdir, fs.readFileSync(join(gitdir, 'commondir'), 'utf8').trim());
+  } catch {
+    // not a linked worktree
+  }
+  return { gitdir, common };
+}
+
+/** A file's bytes; null when it does not exist, undefined when it cannot be read. */
+function readIfThere(path: string): Buffer | null | undefined {
+  try {
+    return fs.readFileSync(path);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? null : undefined;
+  }
+}
+
+/** The index read natively; undefined when the index or repository needs isomorphic-git. */
+function nativeIndexSource(top: string, root: string): FileSource | undefined {
+  let directories: ReturnType<typeof gitDirectories>;
+  try {
+    directories = gitDirectories(top);
+  } catch {
+    return undefined;
+  }
+  if (!directories) return undefined;
+  const config = readIfThere(join(directories.common, 'config'));
+  if (config === undefined || /^\s*objectformat\s*=\s*sha256/im.test(config?.toString('utf8') ?? '')) return undefined;
+  // no index yet: nothing is staged
+  const index = readIfThere(join(directories.gitdir, 'index'));
+  const entries = index === undefined ? undefined : index === null ? [] : parseIndex(index);
+  if (!entries) return undefined;
+  const prefix = relative(top, root).split(sep).filter(Boolean).join('/');
+  const staged = new Map<string, { oid: string; size: number }>();
+  for (const entry of entries) {
+    if ((entry.mode & 0o170000) === 0o160000) continue; // a submodule's commit, not a blob
+    const inside = prefix === '' ? entry.path : entry.path.startsWith(`${prefix}/`) ? entry.path.slice(prefix.length + 1) : undefined;
+    if (inside !== undefined) staged.set(inside, { oid: entry.oid, size: entry.size });
+  }
+  const objects = createObjectReader(directories.common);
+  let fallback: Promise<FileSource> | undefined;
+  const read = async (path: string): Promise<Uint8Array | undefined> => {
+    const entry = staged.get(path);
+    if (!entry) return undefined;
+    let object: ReturnType<typeof objects.read>;
+    try {
+      object = objects.read(entry.oid);
+    } catch {
+      object = undefined;
+    }
+    if (object?.type === 'blob') return object.data;
+    // not in a loose object or pack we can read (alternates, damage): isomorphic-git decides
+    fallback ??= isomorphicIndexSource(top, root);
+    return (await fallback).read(path);
+  };
+  return {
+    kind: 'index',
+    root,
+    list: async () => [...staged.keys()].filter((path) => !path.split('/').some((part) => SKIPPED_DIRECTORIES.has(part))).sort(),
+    read,
+    async load(path, limit) {
+      const size = staged.get(path)?.size;
+      return { size, content: size === undefined || size > limit ? undefined : await read(path) };
+    },
+    close: () => objects.close(),
+  };
+}
+
+async function isomorphicIndexSource(top: string, root: string): Promise<FileSource> {
   const imported = await import('isomorphic-git');
   // bundled, the CommonJS module arrives as `default`
   const git = ((imported as unknown as { default?: typeof imported }).default ?? imported) as typeof imported;

@@ -133,16 +133,24 @@ function looksEncrypted(text: string): boolean {
 
 /** Runs every check; CONFIG_NOT_FOUND when no policy applies, USAGE for bad paths or --staged outside git. */
 export async function verifyRepository(options: VerifyOptions): Promise<VerifyReport> {
-  const now = options.now ?? new Date();
   const found = await findPolicyFile(options.cwd, { ...(options.configPath ? { configPath: options.configPath } : {}), env: options.env });
   if (!found) {
     throw new CofferError('CONFIG_NOT_FOUND', 'coffer verify needs a coffer.yaml or .sops.yaml to know which files are secret', {
       hints: ['`coffer init` writes a coffer.yaml; or pass --config FILE'],
     });
   }
-  const root = dirname(found.path);
+  const source = options.staged ? await indexSource(dirname(found.path)) : worktreeSource(dirname(found.path));
+  try {
+    return await verifySource(options, found, source);
+  } finally {
+    source.close?.();
+  }
+}
+
+async function verifySource(options: VerifyOptions, found: { kind: 'coffer' | 'sops'; path: string }, source: FileSource): Promise<VerifyReport> {
+  const now = options.now ?? new Date();
+  const root = source.root;
   const policyName = basename(found.path);
-  const source = options.staged ? await indexSource(root) : worktreeSource(root);
   const report: VerifyReport = { policy: policyName, source: source.kind, files: 0, decrypted: 0, keyless: options.keys === undefined, problems: [] };
   const problems = report.problems;
 

@@ -5,8 +5,7 @@
 import * as fs from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { CofferError } from '../errors.js';
-import { parseIndex } from '../git/index-file.js';
-import { createObjectReader } from '../git/objects.js';
+import type { parseIndex } from '../git/index-file.js';
 import { listRepositoryFiles, SKIPPED_DIRECTORIES } from '../policy/repository-files.js';
 
 export interface FileSource {
@@ -90,7 +89,7 @@ export async function indexSource(root: string): Promise<FileSource> {
   if (!top) {
     throw new CofferError('USAGE', `--staged needs a git repository, and ${root} is not inside one`, { hints: ['run `git init`, or check the working tree without --staged'] });
   }
-  return nativeIndexSource(top, root) ?? (await isomorphicIndexSource(top, root));
+  return (await nativeIndexSource(top, root)) ?? (await isomorphicIndexSource(top, root));
 }
 
 /** The git directory of the working tree at `top` and the directory holding its objects (they differ in linked worktrees). */
@@ -121,7 +120,9 @@ function readIfThere(path: string): Buffer | null | undefined {
 }
 
 /** The index read natively; undefined when the index or repository needs isomorphic-git. */
-function nativeIndexSource(top: string, root: string): FileSource | undefined {
+async function nativeIndexSource(top: string, root: string): Promise<FileSource | undefined> {
+  // imported here: a working-tree run loads no git or zlib code
+  const [{ parseIndex }, { createObjectReader }] = await Promise.all([import('../git/index-file.js'), import('../git/objects.js')]);
   let directories: ReturnType<typeof gitDirectories>;
   try {
     directories = gitDirectories(top);
@@ -133,7 +134,7 @@ function nativeIndexSource(top: string, root: string): FileSource | undefined {
   if (config === undefined || /^\s*objectformat\s*=\s*sha256/im.test(config?.toString('utf8') ?? '')) return undefined;
   // no index yet: nothing is staged
   const index = readIfThere(join(directories.gitdir, 'index'));
-  const entries = index === undefined ? undefined : index === null ? [] : parseIndex(index);
+  const entries: ReturnType<typeof parseIndex> = index === undefined ? undefined : index === null ? [] : parseIndex(index);
   if (!entries) return undefined;
   const prefix = relative(top, root).split(sep).filter(Boolean).join('/');
   const staged = new Map<string, { oid: string; size: number }>();

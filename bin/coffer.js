@@ -4,7 +4,8 @@
 // file CommonJS.
 const fs = require('node:fs');
 const path = require('node:path');
-const Module = require('node:module');
+// the class behind `module`: requiring node:module would also load the ES module loader's code
+const Module = module.constructor;
 
 const bundle = path.join(__dirname, '..', 'dist', 'cli');
 const entry = path.join(bundle, 'coffer.js');
@@ -34,65 +35,84 @@ function isPrivateDirectory(dir) {
 const MONTH_MS = 30 * 24 * 60 * 60 * 1000;
 
 /**
- * Most of a short command's time after node's own start-up is V8 compiling the bundle's functions.
- * Node 22+ caches that itself (module.enableCompileCache); on Node 20 each chunk is compiled
- * through vm.Script with the cached data of an earlier run, and chunks compiled without it have
- * their code (with every function the run compiled) written at exit. Entries are keyed by chunk
- * name, size and mtime (V8 checks only the source length), written atomically 0600, and removed a
- * month after they were written (the next run writes them again); any failure just means compiling
- * as usual.
+ * Most of a short command's time after node's own start-up is V8 compiling the bundle's functions
+ * and node resolving each chunk (stat, realpath, package.json type lookups). The chunks are loaded
+ * here instead: a chunk's require('./chunk-X.js') goes straight to its file, and each chunk is
+ * compiled through vm.Script with the cached data of an earlier run; chunks compiled without it
+ * have their code (with every function the run compiled) written at exit. Entries are keyed by
+ * chunk name, size and mtime (V8 checks only the source length), written atomically 0600 in a
+ * private directory, and removed a month after they were written (the next run writes them
+ * again); any failure just means compiling as usual. Node 22+ caches compiled code itself
+ * (module.enableCompileCache), so there the bundle loads the usual way.
  */
-function enableCodeCache(dir) {
-  if (typeof Module.enableCompileCache === 'function') {
-    Module.enableCompileCache(dir);
-    return;
+function loadBundle(cacheDir) {
+  if (cacheDir && Number(process.versions.node.split('.')[0]) >= 22) {
+    const { enableCompileCache } = require('node:module');
+    if (typeof enableCompileCache === 'function') {
+      enableCompileCache(cacheDir);
+      require(entry);
+      return;
+    }
   }
   const vm = require('node:vm');
-  const readable = isPrivateDirectory(dir);
+  const readable = cacheDir !== undefined && isPrivateDirectory(cacheDir);
   const fresh = [];
-  const compile = Module.prototype._compile;
-  Module.prototype._compile = function compileWithCache(content, filename) {
-    if (path.dirname(filename) !== bundle) return compile.call(this, content, filename);
-    const info = fs.statSync(filename);
-    const file = path.join(dir, `${path.basename(filename, '.js')}-${info.size}-${Math.trunc(info.mtimeMs)}.v8`);
+  const chunks = new Map();
+  const paths = Module._nodeModulePaths(bundle);
+  const compile = (content, filename) => {
+    let cacheFile;
     let cachedData;
-    if (readable) {
-      try {
-        cachedData = fs.readFileSync(file);
-      } catch {
-        cachedData = undefined;
+    if (cacheDir) {
+      const info = fs.statSync(filename);
+      cacheFile = path.join(cacheDir, `${path.basename(filename, '.js')}-${info.size}-${Math.trunc(info.mtimeMs)}.v8`);
+      if (readable) {
+        try {
+          cachedData = fs.readFileSync(cacheFile);
+        } catch {
+          cachedData = undefined;
+        }
       }
     }
     const script = new vm.Script(Module.wrap(content), { filename, cachedData });
-    if (cachedData === undefined || script.cachedDataRejected) fresh.push({ file, script });
-    const module = this;
-    const localRequire = (id) => module.require(id);
-    localRequire.resolve = (request) => Module._resolveFilename(request, module);
+    if (cacheFile && (cachedData === undefined || script.cachedDataRejected)) fresh.push({ file: cacheFile, script });
+    return script;
+  };
+  const load = (filename) => {
+    const known = chunks.get(filename);
+    if (known) return known.exports;
+    const chunk = new Module(filename, module);
+    chunk.filename = filename;
+    chunk.paths = paths;
+    chunks.set(filename, chunk);
+    const localRequire = (id) => (id.startsWith('./') ? load(path.join(bundle, id)) : chunk.require(id));
+    localRequire.resolve = (request) => Module._resolveFilename(request, chunk);
     localRequire.cache = Module._cache;
     localRequire.main = require.main;
-    return script.runInThisContext({ displayErrors: true }).call(module.exports, module.exports, localRequire, module, filename, bundle);
+    const script = compile(fs.readFileSync(filename, 'utf8'), filename);
+    script.runInThisContext({ displayErrors: true }).call(chunk.exports, chunk.exports, localRequire, chunk, filename, bundle);
+    chunk.loaded = true;
+    return chunk.exports;
   };
   process.once('exit', () => {
-    if (fresh.length === 0) return;
+    if (fresh.length === 0 || !cacheDir) return;
     try {
-      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      if (!isPrivateDirectory(dir)) return;
+      fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+      if (!isPrivateDirectory(cacheDir)) return;
       for (const { file, script } of fresh) {
         const temp = `${file}.${process.pid}.tmp`;
         fs.writeFileSync(temp, script.createCachedData(), { mode: 0o600 });
         fs.renameSync(temp, file);
       }
       const now = Date.now();
-      for (const name of fs.readdirSync(dir)) {
-        const stale = path.join(dir, name);
+      for (const name of fs.readdirSync(cacheDir)) {
+        const stale = path.join(cacheDir, name);
         if (now - fs.statSync(stale).mtimeMs > MONTH_MS) fs.rmSync(stale, { force: true });
       }
     } catch {
       // a cache is optional
     }
   });
+  load(entry);
 }
 
-const cacheDir = codeCacheDirectory(process.env);
-if (cacheDir) enableCodeCache(cacheDir);
-require(entry);
+loadBundle(codeCacheDirectory(process.env));

@@ -1,7 +1,7 @@
 // Where the policy files are, without reading them: coffer.yaml or .sops.yaml, searched upward
 // from the working directory. Kept apart from the parsers (and the yaml package they load), so
 // commands answering from a cache can find and fingerprint the policy without parsing it.
-import { access, readFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CofferError } from '../errors.js';
 
@@ -13,13 +13,11 @@ export interface ConfigSources {
   exists(path: string): Promise<boolean>;
 }
 
+/** Synchronous underneath: config files are small, and fs/promises loads modules (readline, streams) a cached `coffer log` never needs. */
 export function nodeConfigSources(): ConfigSources {
   return {
-    readFile: (path) => readFile(path, 'utf8'),
-    exists: (path) => access(path).then(
-      () => true,
-      () => false,
-    ),
+    readFile: async (path) => readFileSync(path, 'utf8'),
+    exists: async (path) => existsSync(path),
   };
 }
 

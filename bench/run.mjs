@@ -170,3 +170,8 @@ try {
 console.log('');
 const verifyBench = spawnSync(node, [join(root, 'bench', 'verify.mjs')], { stdio: 'inherit', env: process.env });
 if (verifyBench.status !== 0) process.exitCode = verifyBench.status ?? 1;
+
+// per-key `coffer log FILE PATH` on a 2,000-commit repository against `git log -- FILE`: first, warm (the target) and incremental runs
+console.log('');
+const logBench = spawnSync(node, [join(root, 'bench', 'log.mjs')], { stdio: 'inherit', env: process.env });
+if (logBench.status !== 0) process.exitCode = logBench.status ?? 1;

@@ -9,6 +9,12 @@ export interface OutputStream {
   columns?: number;
 }
 
+/** A descriptor output: also says when everything written has left the process. */
+export interface DescriptorOutput extends OutputStream {
+  /** Resolves once text handed to the fallback stream (after EAGAIN) is written; at once otherwise. */
+  drain(): Promise<void>;
+}
+
 export interface CliStreams {
   stdin: Readable & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
   stdout: OutputStream;
@@ -27,7 +33,7 @@ export interface CliContext extends CliStreams {
  * that would block (EAGAIN) hands the rest to the real stream; a reader that went away (EPIPE, as
  * in `coffer log | head`) ends the output quietly.
  */
-export function descriptorOutput(fd: number, stream: () => NodeJS.WriteStream): OutputStream {
+export function descriptorOutput(fd: number, stream: () => NodeJS.WriteStream): DescriptorOutput {
   let fallback: NodeJS.WriteStream | undefined;
   let closed = false;
   // node:tty loads net and the stream classes; a descriptor that is no character device is no terminal
@@ -64,10 +70,19 @@ export function descriptorOutput(fd: number, stream: () => NodeJS.WriteStream): 
       }
       return true;
     },
+    drain() {
+      const pending = fallback;
+      return pending && pending.writableLength > 0 ? new Promise((resolve) => pending.write('', () => resolve())) : Promise.resolve();
+    },
   };
 }
 
-export function nodeCliContext(): CliContext {
+export interface NodeCliContext extends CliContext {
+  stdout: DescriptorOutput;
+  stderr: DescriptorOutput;
+}
+
+export function nodeCliContext(): NodeCliContext {
   const stdout = descriptorOutput(1, () => process.stdout);
   const stderr = descriptorOutput(2, () => process.stderr);
   // process.stdin is a getter that builds a stream: only commands that read input pay for it

@@ -1,7 +1,9 @@
 // The CLI's stdout/stderr: text written straight to the file descriptor, in order and whole.
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { build } from 'esbuild';
 import { afterEach, describe, expect, it } from 'vitest';
 import { descriptorOutput } from '../../src/cli/context.js';
 
@@ -38,4 +40,40 @@ describe('descriptorOutput', () => {
     // a closed descriptor: EBADF is not EPIPE, so it surfaces
     expect(() => descriptorOutput(fd, () => process.stdout).write('x')).toThrow(/EBADF/);
   });
+
+  it('a pipe that would block (EAGAIN) gets the rest through the stream, in order, and drain() waits for it', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'coffer-output-'));
+    const module = join(dir, 'context.cjs');
+    await build({ entryPoints: [join(import.meta.dirname, '../../src/cli/context.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: module, logLevel: 'silent' });
+    const script = join(dir, 'writer.cjs');
+    writeFileSync(
+      script,
+      `const net = require('node:net');
+const { descriptorOutput } = require(${JSON.stringify(module)});
+// a socket on fd 1 makes the pipe non-blocking, as some parent processes leave it
+new net.Socket({ fd: 1, readable: false, writable: true });
+const out = descriptorOutput(1, () => process.stdout);
+for (let line = 0; line < 4000; line++) out.write('line ' + line + ' ' + 'x'.repeat(100) + '\\n');
+out.drain().then(() => process.exit(0));
+`,
+    );
+    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    // nobody reads for a while: the pipe fills and the writer meets EAGAIN
+    child.stdout.pause();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.stdout.resume();
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const lines = Buffer.concat(chunks).toString().split('\n').filter(Boolean);
+    expect(lines).toHaveLength(4000);
+    expect(lines.every((line, index) => line.startsWith(`line ${index} `))).toBe(true);
+  });
 });
+

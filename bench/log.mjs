@@ -1,7 +1,7 @@
 // `node bench/log.mjs`: per-key `coffer log FILE PATH` on a generated repository (2,000 commits over
 // 50 secrets files, written with git fast-import) timed side by side with `git log --format=%H --
 // FILE` in the same run. Target: within 1.5x of git. Bundles the CLI from src into a temp dir
-// exactly as the package ships it (scripts/bundle.mjs, run through bin/coffer.js; no `npm run build`
+// exactly as the package ships it (scripts/bundle.mjs, run through bin/coffer.cjs; no `npm run build`
 // needed). Reports, whole processes all, each against git: the first run (no
 // .git/coffer cache: the walk), warm runs (the stored answer for this HEAD), and incremental runs
 // (one new commit on top that changes the file: the stored answer extended by that commit); and
@@ -41,13 +41,13 @@ function time(argv) {
 async function main() {
   mkdirSync(repo, { recursive: true });
   mkdirSync(home, { recursive: true });
-  // the package's layout: bin/coffer.js loads ../dist/cli/coffer.js (with its code cache under HOME)
+  // the package's layout: bin/coffer.cjs loads ../dist/cli/coffer.js (with its code cache under HOME)
   await bundleCli(join(temp, 'package', 'dist', 'cli'));
   mkdirSync(join(temp, 'package', 'bin'));
-  for (const name of ['coffer.js', 'package.json']) copyFileSync(join(root, 'bin', name), join(temp, 'package', 'bin', name));
+  for (const name of ['coffer.cjs']) copyFileSync(join(root, 'bin', name), join(temp, 'package', 'bin', name));
   const common = { bundle: true, format: 'esm', platform: 'node', target: 'node20', logLevel: 'warning', banner: { js: "import { createRequire as __cofferRequire } from 'node:module'; const require = __cofferRequire(import.meta.url);" } };
   await build({ ...common, entryPoints: { fixture: join(root, 'bench/log-fixture.ts') }, outdir: join(temp, 'fixture') });
-  const coffer = join(temp, 'package', 'bin', 'coffer.js');
+  const coffer = join(temp, 'package', 'bin', 'coffer.cjs');
   const { writeHistory } = await import(pathToFileURL(join(temp, 'fixture', 'fixture.js')).href);
   const { stream } = await writeHistory(FILES, COMMITS, home);
   execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: repo, env });

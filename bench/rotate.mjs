@@ -7,7 +7,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { bundleCli } from '../scripts/bundle.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const temp = mkdtempSync(join(tmpdir(), 'coffer-bench-rotate-'));
@@ -43,9 +43,11 @@ async function main() {
   mkdirSync(join(repo, 'secrets'), { recursive: true });
   mkdirSync(join(repo, 'schemas'));
   mkdirSync(home, { recursive: true });
-  const common = { bundle: true, format: 'esm', platform: 'node', target: 'node20', logLevel: 'warning', banner: { js: "import { createRequire as __cofferRequire } from 'node:module'; const require = __cofferRequire(import.meta.url);" } };
-  await build({ ...common, entryPoints: { coffer: join(root, 'src/cli/bin.ts') }, outdir: join(temp, 'cli'), splitting: true, minifySyntax: true, minifyWhitespace: true });
-  const coffer = join(temp, 'cli', 'coffer.js');
+  // the package's layout: bin/coffer.cjs loads ../dist/cli/coffer.js
+  await bundleCli(join(temp, 'package', 'dist', 'cli'));
+  mkdirSync(join(temp, 'package', 'bin'));
+  copyFileSync(join(root, 'bin', 'coffer.cjs'), join(temp, 'package', 'bin', 'coffer.cjs'));
+  const coffer = join(temp, 'package', 'bin', 'coffer.cjs');
   execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: repo, env });
   const keygen = run([node, coffer, 'keygen', '-o', join(home, 'key.txt'), '--json']);
   const { publicKey } = JSON.parse(keygen.stdout);

@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const coffer = join(root, 'bin', 'coffer.js');
+const coffer = join(root, 'bin', 'coffer.cjs');
 const node = process.execPath;
 const temp = mkdtempSync(join(tmpdir(), 'coffer-bench-'));
 const runs = Number(process.env.BENCH_RUNS ?? 7);

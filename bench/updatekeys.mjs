@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const coffer = join(root, 'bin', 'coffer.js');
+const coffer = join(root, 'bin', 'coffer.cjs');
 const FILES = Number(process.env.BENCH_FILES ?? 200);
 const RECIPIENTS = 10;
 const runs = Number(process.env.BENCH_RUNS ?? 3);

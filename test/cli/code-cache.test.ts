@@ -1,4 +1,4 @@
-// bin/coffer.js keeps V8's compiled code of the bundle in the user cache directory: written once,
+// bin/coffer.cjs keeps V8's compiled code of the bundle in the user cache directory: written once,
 // private, used by later runs, and never a reason for a run to fail.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -9,9 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const bin = join(root, 'bin', 'coffer.js');
+const bin = join(root, 'bin', 'coffer.cjs');
 const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
-// Node 22+ caches compiled code itself (module.enableCompileCache); bin/coffer.js does it on Node 20
+// Node 22+ caches compiled code itself (module.enableCompileCache); bin/coffer.cjs does it on Node 20
 const nodeCachesItself = typeof (Module as unknown as { enableCompileCache?: unknown }).enableCompileCache === 'function';
 
 describe('code cache of the bundled CLI', () => {

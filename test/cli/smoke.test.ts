@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const bin = join(root, 'bin', 'coffer.js');
+const bin = join(root, 'bin', 'coffer.cjs');
 const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
 
 describe('coffer binary', () => {
@@ -35,10 +35,12 @@ describe('coffer binary', () => {
     expect(result.stdout).toContain('Exit codes');
   });
 
-  it('prints the package version', () => {
+  it('prints the package version, also through bin/coffer.js', () => {
     const result = coffer(['--version']);
     expect(result.status).toBe(0);
     expect(result.stdout.trim()).toBe(version);
+    const alias = spawnSync(process.execPath, [join(root, 'bin', 'coffer.js'), '--version'], { cwd: dir, env, encoding: 'utf8', timeout: 20_000 });
+    expect(alias.stdout.trim()).toBe(version);
   });
 
   it('rejects an unknown command with exit 2', () => {

@@ -165,7 +165,7 @@ describe('coffer verify', () => {
   });
 
   it('the installed pre-commit hook blocks a commit with a plaintext secret', async () => {
-    const bin = join(import.meta.dirname, '../../bin/coffer.js');
+    const bin = join(import.meta.dirname, '../../bin/coffer.cjs');
     const install = await sb.run(['hook', 'install', '--command', `"${process.execPath}" "${bin}"`]);
     expect(install.code, install.stderr).toBe(0);
     await sb.write('secrets/prod/leak.env', 'TOKEN=plaintext-canary-456\n');

@@ -46,7 +46,7 @@ describe('README code blocks', () => {
     dir = await mkdtemp(join(tmpdir(), 'coffer-readme-'));
     const bin = join(dir, 'bin');
     await mkdir(bin);
-    await writeFile(join(bin, 'coffer'), `#!/bin/sh\nexec "${process.execPath}" "${join(root, 'bin', 'coffer.js')}" "$@"\n`);
+    await writeFile(join(bin, 'coffer'), `#!/bin/sh\nexec "${process.execPath}" "${join(root, 'bin', 'coffer.cjs')}" "$@"\n`);
     await chmod(join(bin, 'coffer'), 0o755);
     const work = join(dir, 'work');
     await mkdir(work);

@@ -12,7 +12,7 @@ import type { PlainValue } from '../../src/format/tree.js';
 import { keyRingFor, makeTestKey, type TestKey } from '../helpers/keys.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-export const BIN = join(root, 'bin', 'coffer.js');
+export const BIN = join(root, 'bin', 'coffer.cjs');
 
 export interface Finished {
   code: number | null;

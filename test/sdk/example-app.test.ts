@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const bin = join(root, 'bin', 'coffer.js');
+const bin = join(root, 'bin', 'coffer.cjs');
 
 describe('examples/sdk-app against the built package', () => {
   let dir: string;

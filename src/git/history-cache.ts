@@ -1,10 +1,11 @@
 // A persistent cache under .git/coffer/ for history commands: commit headers, a path's blob oid
 // per commit, and per-blob key maps (ENC strings by key path). Everything is keyed by object id,
-// and objects are immutable, so entries never go stale. Written atomically (temp file and rename);
-// an unreadable or foreign file is ignored and rebuilt. Lives in .git, so it is never committed;
+// and objects are immutable, so entries never go stale. Written atomically (temp file and rename),
+// 0600; an unreadable or foreign file, or one another user could have written, is ignored and rebuilt. Lives in .git, so it is never committed;
 // it holds nothing a clone of the repository does not already hold in clear.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isOwnedAndPrivate } from '../io/user-cache.js';
 import type { GitCommit } from './repository.js';
 
 const VERSION = 1;
@@ -38,11 +39,17 @@ const person = (p: GitCommit['author']): Person => [p.name, p.email, p.timestamp
 const unperson = ([name, email, timestamp, timezoneOffset]: Person) => ({ name, email, timestamp, timezoneOffset });
 
 function load(path: string): CacheFile {
+  let fd: number | undefined;
   try {
-    const data = JSON.parse(readFileSync(path, 'utf8')) as CacheFile;
+    fd = openSync(path, 'r');
+    // an entry another user could have written might hide a change from `coffer log`: start again
+    if (!isOwnedAndPrivate(fstatSync(fd))) throw new Error('not private');
+    const data = JSON.parse(readFileSync(fd, 'utf8')) as CacheFile;
     if (data?.version === VERSION && typeof data.commits === 'object' && typeof data.paths === 'object' && typeof data.versions === 'object') return data;
   } catch {
-    // missing or damaged: start again
+    // missing, damaged or not ours: start again
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   return { version: VERSION, commits: {}, paths: {}, versions: {} };
 }
@@ -85,8 +92,8 @@ export function openHistoryCache(gitdir: string): HistoryCache {
       if (!dirty) return;
       const temp = `${file}.${process.pid}.tmp`;
       try {
-        mkdirSync(dir, { recursive: true });
-        writeFileSync(temp, JSON.stringify(data));
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+        writeFileSync(temp, JSON.stringify(data), { mode: 0o600 });
         renameSync(temp, file);
         dirty = false;
       } catch {

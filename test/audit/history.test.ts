@@ -164,6 +164,19 @@ describe('readSecretHistory', () => {
     const rebuilt = await readFileHistory(await openRepository({ fs, dir: repo.dir }), 'secrets/prod.yaml', { isSecretPath, cache: openHistoryCache(`${repo.dir}/.git`) });
     expect(rebuilt.events).toEqual(forFile(keyless));
     expect(JSON.parse(fs.readFileSync(`${repo.dir}/.git/coffer/history-cache.json`, 'utf8')).version).toBe(1);
+    expect(fs.statSync(`${repo.dir}/.git/coffer/history-cache.json`).mode & 0o777).toBe(0o600);
+    // an entry someone else could have written is not believed: a forged author in a group-writable cache
+    const cacheFile = `${repo.dir}/.git/coffer/history-cache.json`;
+    const authors = new Set(forFile(keyless).map((event) => event.author));
+    const forged = fs.readFileSync(cacheFile, 'utf8').replaceAll(/"(Alice|Bob|Carol)"/g, '"Mallory"');
+    const readWith = async (mode: number) => {
+      fs.writeFileSync(cacheFile, forged);
+      fs.chmodSync(cacheFile, mode);
+      return readFileHistory(await openRepository({ fs, dir: repo.dir }), 'secrets/prod.yaml', { isSecretPath, cache: openHistoryCache(`${repo.dir}/.git`) });
+    };
+    expect(new Set((await readWith(0o664)).events.map((event) => event.author))).toEqual(authors);
+    // (the same bytes in a private file are read: the check, not a parse failure, turned them away)
+    expect(new Set((await readWith(0o600)).events.map((event) => event.author))).toEqual(new Set(['Mallory']));
     // a file that is not a secrets file has no events
     expect((await readFileHistory(await openRepository({ fs, dir: repo.dir }), 'notes.yaml', { isSecretPath })).events).toEqual([]);
   });

@@ -1,8 +1,9 @@
 // A persistent cache under .git/coffer/ for history commands: commit headers, a path's blob oid
 // per commit, and per-blob key maps (ENC strings by key path). Everything is keyed by object id,
 // and objects are immutable, so entries never go stale. Written atomically (temp file and rename),
-// 0600; an unreadable or foreign file, or one another user could have written, is ignored and rebuilt. Lives in .git, so it is never committed;
-// it holds nothing a clone of the repository does not already hold in clear.
+// 0600; an unreadable or foreign file, or one another user could have written, is ignored and
+// rebuilt. Lives in .git, so it is never committed; it holds nothing a clone of the repository does
+// not already hold in clear.
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isOwnedAndPrivate } from '../io/user-cache.js';

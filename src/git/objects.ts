@@ -96,6 +96,8 @@ export interface ObjectReader {
   close(): void;
 }
 
+const PACK_WINDOW = 1024 * 1024;
+const PACK_WINDOWS_KEPT = 32;
 const BASE_CACHE_LIMIT = 4096;
 
 export function createObjectReader(gitdir: string): ObjectReader {
@@ -147,13 +149,39 @@ export function createObjectReader(gitdir: string): ObjectReader {
     return low < starts.length ? starts[low]! : pack.size - 20;
   };
 
+  // The pack is read a window (1 MiB, aligned) at a time, as git does: a walk over thousands of
+  // commits reads each object's few hundred bytes from a window in memory instead of with a
+  // system call and a buffer of its own. The most recently used windows are kept, up to 32 MiB.
+  const windows = new Map<string, Buffer>();
+  const windowAt = (pack: Pack, start: number): Buffer => {
+    const key = `${pack.fd}:${start}`;
+    let window = windows.get(key);
+    if (window) {
+      windows.delete(key);
+    } else {
+      window = Buffer.allocUnsafe(Math.min(PACK_WINDOW, pack.size - start));
+      if (readSync(pack.fd, window, 0, window.length, start) !== window.length) throw new CorruptObjectError('pack is truncated');
+      if (windows.size >= PACK_WINDOWS_KEPT) windows.delete(windows.keys().next().value!);
+    }
+    windows.set(key, window);
+    return window;
+  };
+  const packBytes = (pack: Pack, offset: number, end: number): Buffer => {
+    // the index names objects the pack does not hold (a truncated or swapped pack)
+    if (end <= offset || end > pack.size) throw new CorruptObjectError('pack is truncated');
+    const start = offset - (offset % PACK_WINDOW);
+    if (end <= start + PACK_WINDOW) return windowAt(pack, start).subarray(offset - start, end - start);
+    // an object across a window boundary (or larger than one): read just it
+    const bytes = Buffer.allocUnsafe(end - offset);
+    if (readSync(pack.fd, bytes, 0, bytes.length, offset) !== bytes.length) throw new CorruptObjectError('pack is truncated');
+    return bytes;
+  };
+
   const readAt = (pack: Pack, offset: number): GitObject => {
     const key = `${pack.fd}:${offset}`;
     const cached = bases.get(key);
     if (cached) return cached;
-    const end = endOf(pack, offset);
-    const bytes = Buffer.allocUnsafe(end - offset);
-    if (readSync(pack.fd, bytes, 0, bytes.length, offset) !== bytes.length) throw new CorruptObjectError('pack is truncated');
+    const bytes = packBytes(pack, offset, endOf(pack, offset));
     let position = 0;
     let byte = bytes[position++]!;
     const typeNumber = (byte >> 4) & 7;

@@ -40,7 +40,7 @@ const MONTH_MS = 30 * 24 * 60 * 60 * 1000;
  * here instead: a chunk's require('./chunk-X.js') goes straight to its file, and each chunk is
  * compiled through vm.Script with the cached data of an earlier run; chunks compiled without it
  * have their code (with every function the run compiled) written at exit. Entries are keyed by
- * chunk name, size and mtime (V8 checks only the source length), written atomically 0600 in a
+ * chunk name, length and build (V8 checks only the source length), written atomically 0600 in a
  * private directory, and removed a month after they were written (the next run writes them
  * again); any failure just means compiling as usual. Node 22+ caches compiled code itself
  * (module.enableCompileCache), so there the bundle loads the usual way.
@@ -59,12 +59,15 @@ function loadBundle(cacheDir) {
   const fresh = [];
   const chunks = new Map();
   const paths = Module._nodeModulePaths(bundle);
-  const compile = (content, filename) => {
+  // A build rewrites every chunk, the entry included, so the entry's mtime names the build; with
+  // each chunk's length it keys the chunk's entry (one stat per run, not one per chunk).
+  let build;
+  const compile = (content, name, filename) => {
     let cacheFile;
     let cachedData;
     if (cacheDir) {
-      const info = fs.statSync(filename);
-      cacheFile = path.join(cacheDir, `${path.basename(filename, '.js')}-${info.size}-${Math.trunc(info.mtimeMs)}.v8`);
+      build ??= Math.trunc(fs.statSync(entry).mtimeMs);
+      cacheFile = `${cacheDir}${path.sep}${name.slice(0, -3)}-${content.length}-${build}.v8`;
       if (readable) {
         try {
           cachedData = fs.readFileSync(cacheFile);
@@ -77,18 +80,20 @@ function loadBundle(cacheDir) {
     if (cacheFile && (cachedData === undefined || script.cachedDataRejected)) fresh.push({ file: cacheFile, script });
     return script;
   };
-  const load = (filename) => {
-    const known = chunks.get(filename);
+  /** A chunk by file name (`coffer.js`, `chunk-X.js`): its require('./chunk-Y.js') comes back here. */
+  const load = (name) => {
+    const known = chunks.get(name);
     if (known) return known.exports;
+    const filename = `${bundle}${path.sep}${name}`;
     const chunk = new Module(filename, module);
     chunk.filename = filename;
     chunk.paths = paths;
-    chunks.set(filename, chunk);
-    const localRequire = (id) => (id.startsWith('./') ? load(path.join(bundle, id)) : chunk.require(id));
+    chunks.set(name, chunk);
+    const localRequire = (id) => (id.startsWith('./') && !id.includes('/', 2) ? load(id.slice(2)) : chunk.require(id));
     localRequire.resolve = (request) => Module._resolveFilename(request, chunk);
     localRequire.cache = Module._cache;
     localRequire.main = require.main;
-    const script = compile(fs.readFileSync(filename, 'utf8'), filename);
+    const script = compile(fs.readFileSync(filename, 'utf8'), name, filename);
     script.runInThisContext({ displayErrors: true }).call(chunk.exports, chunk.exports, localRequire, chunk, filename, bundle);
     chunk.loaded = true;
     return chunk.exports;
@@ -112,7 +117,7 @@ function loadBundle(cacheDir) {
       // a cache is optional
     }
   });
-  load(entry);
+  load(path.basename(entry));
 }
 
 loadBundle(codeCacheDirectory(process.env));

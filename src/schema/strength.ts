@@ -19,8 +19,20 @@ export function loadStrengthScorer(): Promise<StrengthScorer> {
     const { ZxcvbnFactory } = ((core as unknown as { default?: typeof core }).default ?? core) as typeof core;
     const common = ((language as unknown as { default?: typeof language }).default ?? language) as typeof language;
     const zxcvbn = new ZxcvbnFactory({ dictionary: { ...common.dictionary }, graphs: common.adjacencyGraphs });
+    // a score takes milliseconds, and one value under the same key names is scored once per process
+    // (in memory only: nothing about a value is ever written down)
+    const scores = new Map<string, number>();
     return {
-      score: (value, context = []) => zxcvbn.check(value.slice(0, SCORED_LENGTH), [...context]).score,
+      score: (value, context = []) => {
+        const input = value.slice(0, SCORED_LENGTH);
+        const key = JSON.stringify([input, context]);
+        let score = scores.get(key);
+        if (score === undefined) {
+          score = zxcvbn.check(input, [...context]).score;
+          scores.set(key, score);
+        }
+        return score;
+      },
     };
   })();
   return loading;

@@ -330,6 +330,8 @@ async function verifySource(options: VerifyOptions, found: { kind: 'coffer' | 's
   }
   if (!wanted && policy.kind === 'coffer') problems.push(...schemas.unmatchedGlobs(policy.config, all));
 
+  // each file's reuse problems get their lines in one pass over the file
+  const reusedIn = new Map<string, Problem[]>();
   for (const places of seen.values()) {
     if (places.length < 2) continue;
     const [first, ...others] = places;
@@ -340,10 +342,13 @@ async function verifySource(options: VerifyOptions, found: { kind: 'coffer' | 's
         severity: across ? 'error' : 'warning',
         hint: `give each its own value: coffer set ${place.file} ${place.keyPath} --generate`,
       });
-      const file = decryptedText.get(place.file);
-      if (file) await addLinesLater([found], file.content, file.store);
+      reusedIn.set(place.file, [...(reusedIn.get(place.file) ?? []), found]);
       problems.push(found);
     }
+  }
+  for (const [path, found] of reusedIn) {
+    const file = decryptedText.get(path);
+    if (file) await addLinesLater(found, file.content, file.store);
   }
   cache?.save();
   report.problems = sortProblems(problems);

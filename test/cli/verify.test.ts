@@ -110,7 +110,7 @@ describe('coffer verify', () => {
     expect(rules(result.report)).toEqual(expect.arrayContaining(['schema', 'weak', 'reused']));
     expect(result.report.problems).toContainEqual(expect.objectContaining({ rule: 'schema', keyPath: 'extra', message: 'extra is not allowed by the schema (unknown key)' }));
     // the reuse is reported where it is: the line of db.password in the second file
-    const reused = result.report.problems.find((item) => item.rule === 'reused')!;
+    const reused = (result.report.problems as { rule: string; file: string; line?: number }[]).find((item) => item.rule === 'reused')!;
     const lines = (await sb.read(reused.file)).split('\n');
     expect(lines[reused.line! - 1]).toMatch(/^\s*password: ENC\[/);
     expect(result.stdout).not.toContain('password1');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { type FileHistoryRecord, listAnswerHeads, readAnswer, recordHistory, writeAnswer } from '../audit/answer-cache.js';
 import { extendFileHistory, readFileHistory, readFileHistoryRecord } from '../audit/file-history.js';
 import { readSecretHistory, type SecretHistory } from '../audit/history.js';
+import { readFileVersion } from '../audit/versions.js';
 import type { KeyRing } from '../file/key-ring.js';
 import { type CofferConfig, environmentFor, policyPath } from '../policy/coffer-config.js';
 import { openHistoryCache } from '../git/history-cache.js';
@@ -71,7 +72,9 @@ export async function loadHistoryScope(context: CliContext, options: HistoryComm
       keys = await keyed();
       history = await readFileHistory(repository, path, { ...historyOptions, ...(keys ? { keys } : {}), cache: openHistoryCache(repository.gitdir) });
     } else {
-      history = { repository, commits: [], changedPaths: new Map(), versionOf: () => Promise.reject(new Error('a stored answer has no versions')), ...recordHistory(record) };
+      // versions are read from git only when asked (blame reads the file's version at the ref)
+      const versionOf = async (oid: string, versionPath: string) => readFileVersion(versionPath, await repository.readBlob(oid));
+      history = { repository, commits: [], changedPaths: new Map(), versionOf, ...recordHistory(record) };
     }
   }
   return {

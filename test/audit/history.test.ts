@@ -148,6 +148,15 @@ describe('readSecretHistory', () => {
     expect(withKey?.find((row) => row.keyPath === 'db.user')?.reEncryptedAt).toBeUndefined();
   });
 
+  it('blames a file from its own history exactly as from the whole history, with and without a key', async () => {
+    const isSecretPath = (file: string) => file.startsWith('secrets/');
+    const now = new Date('2024-08-01T10:00:00Z');
+    const own = await readFileHistory(await openRepository({ fs, dir: repo.dir }), 'secrets/prod.yaml', { isSecretPath });
+    expect(await blameFile(own, 'secrets/prod.yaml', now)).toEqual(await blameFile(keyless, 'secrets/prod.yaml', now));
+    const ownKeyed = await readFileHistory(await openRepository({ fs, dir: repo.dir }), 'secrets/prod.yaml', { isSecretPath, keys: keyRingFor(alice) });
+    expect(await blameFile(ownKeyed, 'secrets/prod.yaml', now)).toEqual(await blameFile(keyed, 'secrets/prod.yaml', now));
+  });
+
   it('walks one file like the whole history does, cold and from the .git/coffer cache, with and without a key', async () => {
     const isSecretPath = (file: string) => file.startsWith('secrets/');
     const forFile = (history: SecretHistory) => filterEvents(history, history.events, { file: 'secrets/prod.yaml' });

@@ -1,6 +1,7 @@
 // The history commands on a scripted repository: log (table, --json, --ndjson, filters), blame,
 // status against schema rules, audit --verify and --anomalies, report.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyRingFor, makeTestKey, type TestKey } from '../helpers/keys.js';
 import { createTestRepo, SecretsWriter, type TestRepo } from '../git/repo.js';
@@ -104,6 +105,12 @@ describe('history commands', () => {
       ['api', commits['init'], 'Alice'],
       ['old', commits['init'], 'Alice'],
     ]);
+    // without a key: the file's stored answer, the same on the first and the second run
+    const keylessBlame = async () => JSON.parse((await run(['blame', 'secrets/prod.yaml', '--json'], false)).stdout);
+    const first = await keylessBlame();
+    expect(readdirSync(join(repo.dir, '.git', 'coffer', 'answers')).length).toBeGreaterThan(0);
+    expect(await keylessBlame()).toEqual(first);
+    expect(first.keys.map((row: { keyPath: string; commit: string }) => [row.keyPath, row.commit])).toEqual(result.keys.map((row: { keyPath: string; commit: string }) => [row.keyPath, row.commit]));
     const missing = await run(['blame', 'secrets/nothing.yaml']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('not an encrypted file committed at HEAD');

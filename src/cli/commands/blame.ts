@@ -21,7 +21,8 @@ export function registerBlameCommand(program: Command, context: CliContext): voi
     .option('--json', 'machine-readable output');
   addIdentityOptions(command);
   command.action(async (file: string, options: BlameOptions) => {
-    const scope = await loadHistoryScope(context, options, 'coffer blame');
+    // only this file's history (and its earlier names), like `coffer log FILE`, with its caches
+    const scope = await loadHistoryScope(context, options, 'coffer blame', file);
     const path = scope.toRepositoryPath(file);
     const rows = await blameFile(scope.history, path);
     if (!rows) {

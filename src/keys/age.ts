@@ -1,7 +1,8 @@
 // age master keys: wrap a data key (or Shamir share) for an age recipient as a complete,
 // ASCII-armored age v1 file, exactly as SOPS does, and unwrap it with age identities.
 //
-// The common case (X25519 identity, X25519 stanza) runs natively on node:crypto (~4 ms). Everything
+// The common case (X25519 identity, X25519 stanza) runs natively on node:crypto (~4 ms). SSH keys
+// (ssh-ed25519, ssh-rsa) are native too, in age-ssh.ts, loaded only when one is used. Everything
 // else (post-quantum, scrypt passphrases) goes through `age-encryption`, imported lazily because the
 // import alone costs 50-60 ms.
 
@@ -31,6 +32,7 @@ import {
   type Stanza,
 } from './age-file.js';
 import { decodeBech32, encodeBech32 } from './bech32.js';
+import { parseSshPublicKey, type SshPublicKey } from './ssh-key.js';
 
 const X25519_LABEL = 'age-encryption.org/v1/X25519';
 const ZERO_NONCE = new Uint8Array(12);
@@ -38,7 +40,15 @@ const ZERO_NONCE = new Uint8Array(12);
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 const SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
 
-export type AgeIdentityKind = 'x25519' | 'post-quantum' | 'plugin' | 'passphrase';
+export type AgeIdentityKind = 'x25519' | 'post-quantum' | 'plugin' | 'passphrase' | 'ssh-ed25519' | 'ssh-rsa';
+
+/** An SSH private key that opens its own stanzas (age-ssh.ts's SshIdentityKey). */
+export interface SshStanzaOpener {
+  readonly type: 'ssh-ed25519' | 'ssh-rsa';
+  /** `type base64` of its public key. */
+  readonly recipient: string;
+  unwrap(stanza: Stanza): Uint8Array | undefined;
+}
 
 /**
  * One age identity (private key or passphrase). The secret lives in a private field so that
@@ -46,15 +56,18 @@ export type AgeIdentityKind = 'x25519' | 'post-quantum' | 'plugin' | 'passphrase
  */
 export class AgeIdentity {
   readonly kind: AgeIdentityKind;
-  /** The public recipient (`age1...`), for X25519 identities. */
+  /** The public recipient: `age1...` for X25519 identities, `ssh-ed25519 AAAA...` (no comment) for SSH keys. */
   readonly recipient: string | undefined;
   readonly #secret: string;
   readonly #privateKey: KeyObject | undefined;
   readonly #publicKey: Uint8Array | undefined;
+  readonly #ssh: SshStanzaOpener | undefined;
 
-  private constructor(kind: AgeIdentityKind, secret: string, scalar?: Uint8Array) {
+  private constructor(kind: AgeIdentityKind, secret: string, scalar?: Uint8Array, ssh?: SshStanzaOpener) {
     this.kind = kind;
     this.#secret = secret;
+    this.#ssh = ssh;
+    this.recipient = ssh?.recipient;
     if (scalar) {
       this.#privateKey = x25519PrivateKey(scalar);
       this.#publicKey = x25519PublicBytes(this.#privateKey);
@@ -79,6 +92,16 @@ export class AgeIdentity {
     return new AgeIdentity('passphrase', passphrase);
   }
 
+  /** An SSH private key (`parseSshIdentity` in age-ssh.ts makes one from a key file). */
+  static fromSshKey(key: SshStanzaOpener): AgeIdentity {
+    return new AgeIdentity(key.type, '', undefined, key);
+  }
+
+  /** Native unwrap of an ssh-ed25519/ssh-rsa stanza: file key, undefined if not for this SSH key. */
+  unwrapSshStanza(stanza: Stanza): Uint8Array | undefined {
+    return this.#ssh?.unwrap(stanza);
+  }
+
   /** Native X25519 unwrap of one stanza: file key, undefined if the stanza is not for us. */
   unwrapX25519Stanza(stanza: Stanza): Uint8Array | undefined {
     if (!this.#privateKey || !this.#publicKey) return undefined;
@@ -95,7 +118,7 @@ export class AgeIdentity {
   /** Hands the secret to age-encryption (the fallback path only). */
   addTo(decrypter: { addIdentity(s: string): void; addPassphrase(s: string): void }): void {
     if (this.kind === 'passphrase') decrypter.addPassphrase(this.#secret);
-    else if (this.kind !== 'plugin') decrypter.addIdentity(this.#secret);
+    else if (this.kind !== 'plugin' && !this.#ssh) decrypter.addIdentity(this.#secret);
   }
 
   toString(): string {
@@ -111,17 +134,17 @@ export class AgeIdentity {
   }
 }
 
-function x25519PrivateKey(scalar: Uint8Array): KeyObject {
+export function x25519PrivateKey(scalar: Uint8Array): KeyObject {
   return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, scalar]), format: 'der', type: 'pkcs8' });
 }
 
-function x25519PublicBytes(key: KeyObject): Uint8Array {
+export function x25519PublicBytes(key: KeyObject): Uint8Array {
   const spki = createPublicKey(key).export({ format: 'der', type: 'spki' });
   return new Uint8Array(spki.subarray(spki.length - 32));
 }
 
 /** X25519; undefined for low-order points (an all-zero shared secret), which age rejects. */
-function x25519SharedSecret(privateKey: KeyObject, publicBytes: Uint8Array): Buffer | undefined {
+export function x25519SharedSecret(privateKey: KeyObject, publicBytes: Uint8Array): Buffer | undefined {
   try {
     const publicKey = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicBytes]), format: 'der', type: 'spki' });
     const secret = diffieHellman({ privateKey, publicKey });
@@ -138,14 +161,17 @@ export interface AgePassphraseRecipient {
   workFactor?: number;
 }
 
-export type AgeRecipientKind = 'x25519' | 'post-quantum' | 'tag';
+export type AgeRecipientKind = 'x25519' | 'post-quantum' | 'tag' | 'ssh-ed25519' | 'ssh-rsa';
 
 /** A validated recipient string. */
 export interface ParsedAgeRecipient {
   kind: AgeRecipientKind;
+  /** As given, trimmed (an SSH key keeps its comment, as SOPS stores it). */
   recipient: string;
   /** The X25519 public key, for `x25519`. */
   publicKey?: Uint8Array;
+  /** The SSH public key, for `ssh-ed25519` and `ssh-rsa`. */
+  sshKey?: SshPublicKey;
 }
 
 function invalidRecipient(position: number | undefined, reason: string, hints: string[] = []): CofferError {
@@ -167,11 +193,16 @@ export function parseAgeRecipient(text: string, position?: number): ParsedAgeRec
       'pass the public key instead: `age-keygen -y key.txt` prints it; never share the secret key',
     ]);
   }
-  if (recipient.startsWith('ssh-')) {
-    throw new CofferError('UNSUPPORTED_KEY_SOURCE', `${position === undefined ? 'age recipient' : `age recipient #${position}`} is an ssh key; ssh recipients are not supported yet`, {
-      hints: ['convert the key with `ssh-to-age`, or generate an age key with `coffer keygen`'],
-      data: position === undefined ? {} : { position },
-    });
+  if (/^(ssh|ecdsa|sk)-/.test(recipient)) {
+    const parsed = parseSshPublicKey(recipient);
+    if ('key' in parsed) return { kind: parsed.key.type, recipient, sshKey: parsed.key };
+    if (parsed.unsupported) {
+      throw new CofferError('UNSUPPORTED_KEY_SOURCE', `${position === undefined ? 'age recipient' : `age recipient #${position}`} is an ssh key age cannot use: ${parsed.problem}`, {
+        hints: ['use an ssh-ed25519 key (`ssh-keygen -t ed25519`) or an age key (`coffer keygen`)'],
+        data: position === undefined ? {} : { position },
+      });
+    }
+    throw invalidRecipient(position, parsed.problem, ['an ssh recipient is the one line of a .pub file: ssh-ed25519 AAAA... [comment] (`ssh-keygen -y -f KEY` prints it)']);
   }
   if (!recipient.startsWith('age1')) throw invalidRecipient(position, 'it does not start with age1');
   const decoded = decodeBech32(recipient);
@@ -222,6 +253,12 @@ export async function wrapForAgeRecipient(
     const fileKey = randomBytes(16);
     return armorAgeFile(encodeAgeFile(fileKey, [wrapX25519(fileKey, parsed.publicKey!)], dataKey));
   }
+  if (parsed.sshKey) {
+    const { wrapForSshRecipient } = await import('./age-ssh.js');
+    const fileKey = randomBytes(16);
+    const which = options.position === undefined ? 'age recipient' : `age recipient #${options.position}`;
+    return armorAgeFile(encodeAgeFile(fileKey, [wrapForSshRecipient(fileKey, parsed.sshKey, which)], dataKey));
+  }
   const age = await import('age-encryption');
   const encrypter = new age.Encrypter();
   encrypter.addRecipient(parsed.recipient);
@@ -258,7 +295,7 @@ export async function unwrapWithAgeIdentities(
   // The fallback only runs when it can match something native could not.
   const others = identities.filter((identity) =>
     implementation === 'age-encryption'
-      ? identity.kind !== 'plugin'
+      ? identity.kind !== 'plugin' && !identity.kind.startsWith('ssh-')
       : (identity.kind === 'passphrase' && scrypt) ||
         (identity.kind === 'post-quantum' && header.stanzas.some((stanza) => stanza.args[0] === 'mlkem768x25519')),
   );
@@ -268,10 +305,11 @@ export async function unwrapWithAgeIdentities(
 
 function unwrapNatively(header: AgeHeader, identities: readonly AgeIdentity[]): Uint8Array | undefined {
   for (const identity of identities) {
-    if (identity.kind !== 'x25519') continue;
+    const ssh = identity.kind === 'ssh-ed25519' || identity.kind === 'ssh-rsa';
+    if (identity.kind !== 'x25519' && !ssh) continue;
     for (const stanza of header.stanzas) {
-      if (stanza.args[0] !== 'X25519') continue;
-      const fileKey = identity.unwrapX25519Stanza(stanza);
+      if (!ssh && stanza.args[0] !== 'X25519') continue;
+      const fileKey = ssh ? identity.unwrapSshStanza(stanza) : identity.unwrapX25519Stanza(stanza);
       if (!fileKey) continue;
       if (fileKey.length !== 16) throw new CofferError('DATA_KEY_INVALID', 'wrapped data key has a bad file key length');
       verifyHeaderMac(fileKey, header);

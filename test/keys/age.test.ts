@@ -317,8 +317,8 @@ describe('recipients and identities', () => {
     }
   });
 
-  test('ssh and plugin recipients are UNSUPPORTED_KEY_SOURCE', async () => {
-    expect(() => parseAgeRecipient('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH1 me@host', 1)).toThrow(/ssh recipients are not supported/);
+  test('plugin recipients are UNSUPPORTED_KEY_SOURCE, a broken ssh key INVALID_RECIPIENT (ssh keys: age-ssh.test.ts)', async () => {
+    expect(() => parseAgeRecipient('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH1 me@host', 1)).toThrow(/^age recipient #1 is not valid: the key data is not valid base64$/);
     const plugin = 'age1yubikey1qwt50d05nh5vutpdzmlg5wn80xq5negm4uj9ghv0snvdd3yysf5yw3rhl3t';
     const error = await expectCofferError(wrapForAgeRecipient(randomBytes(32), plugin, { position: 3 }), 'UNSUPPORTED_KEY_SOURCE');
     expect(error.message).toContain('#3');

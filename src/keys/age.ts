@@ -223,6 +223,15 @@ export function parseAgeRecipient(text: string, position?: number): ParsedAgeRec
   throw invalidRecipient(position, 'not an age public key');
 }
 
+/**
+ * What identifies the key of a recipient: the text itself, but for an SSH key only `type base64`
+ * (its comment is a label). An SSH identity's `recipient` has this form.
+ */
+export function ageRecipientKey(recipient: string): string {
+  const text = recipient.trim();
+  return /^(ssh|ecdsa|sk)-/.test(text) ? text.split(/\s+/).slice(0, 2).join(' ') : text;
+}
+
 function wrapX25519(fileKey: Uint8Array, publicKey: Uint8Array): Stanza {
   const ephemeral = generateKeyPairSync('x25519');
   const share = x25519PublicBytes(ephemeral.privateKey);

@@ -1,12 +1,14 @@
 // Where age identities come from, exactly in SOPS's places: --identity files, SOPS_AGE_KEY,
-// SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD and the default key file. The environment, the file system and
-// the shell are handed in (KeySources) so tests and the Action can inject them.
+// SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD, the default key file, then SSH keys: SOPS_AGE_SSH_PRIVATE_KEY_FILE,
+// SOPS_AGE_SSH_PRIVATE_KEY_CMD, ~/.ssh/id_ed25519 and ~/.ssh/id_rsa. The environment, the file
+// system and the shell are handed in (KeySources) so tests and the Action can inject them.
 
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { CofferError } from '../errors.js';
 import { AgeIdentity, unwrapWithAgeIdentities } from './age.js';
-import { defaultAgeKeyFile } from './identity-sources.js';
+import { defaultAgeKeyFile, defaultSshKeyFiles } from './identity-sources.js';
+import { isSshPrivateKeyText } from './ssh-key.js';
 
 export { defaultAgeKeyFile };
 
@@ -45,8 +47,8 @@ export interface DiscoveredIdentities {
   /** What was looked at, for error messages: `SOPS_AGE_KEY_FILE=/path (2 identities)`. Never key material. */
   tried: string[];
   /**
-   * SOPS_AGE_KEY_CMD, run lazily once per file recipient with SOPS_AGE_RECIPIENT set, as SOPS does;
-   * appends what happened to `tried`.
+   * SOPS_AGE_KEY_CMD and SOPS_AGE_SSH_PRIVATE_KEY_CMD, run lazily once per file recipient with
+   * SOPS_AGE_RECIPIENT set, as SOPS does; appends what happened to `tried`.
    */
   identitiesForRecipient?: (recipient: string) => Promise<AgeIdentity[]>;
 }
@@ -80,6 +82,21 @@ export function parseAgeKeyText(text: string): ParsedKeyText {
 
 function count(identities: AgeIdentity[]): string {
   return `${identities.length} ${identities.length === 1 ? 'identity' : 'identities'}`;
+}
+
+const SSH_PASSPHRASE = 'passphrase-protected; coffer needs an unencrypted copy';
+const SSH_PASSPHRASE_HINTS = [
+  "make an unencrypted copy only coffer reads: cp ~/.ssh/id_ed25519 KEY && ssh-keygen -p -N '' -f KEY, then set SOPS_AGE_SSH_PRIVATE_KEY_FILE=KEY",
+  'or use an age key instead: `coffer keygen`, and ask a current recipient to add its public key',
+];
+
+type SshKeyResult = { identity: AgeIdentity } | { problem: string; passphrase?: true };
+
+/** An SSH private key file as an age identity (age-ssh.ts is loaded only when there is one). */
+async function readSshKey(bytes: Uint8Array): Promise<SshKeyResult> {
+  const { parseSshIdentity } = await import('./age-ssh.js');
+  const result = parseSshIdentity(bytes);
+  return 'passphrase' in result && result.passphrase ? { problem: SSH_PASSPHRASE, passphrase: true } : result;
 }
 
 function errorCode(error: unknown): string {
@@ -137,6 +154,18 @@ export async function discoverAgeIdentities(sources: KeySources, options: Discov
         cause: error,
       });
     }
+    if (isSshPrivateKeyText(Buffer.from(bytes.subarray(0, 64)).toString('latin1'))) {
+      const ssh = await readSshKey(bytes);
+      if (!('identity' in ssh)) {
+        throw new CofferError(ssh.passphrase ? 'UNSUPPORTED_KEY_SOURCE' : 'KEY_FILE_UNREADABLE', `identity file ${path}: ${ssh.passphrase ? 'the ssh key is ' : ''}${ssh.problem}`, {
+          hints: ssh.passphrase ? SSH_PASSPHRASE_HINTS : ['pass an unencrypted ssh-ed25519 or ssh-rsa private key, or an age key file'],
+          data: { file: path },
+        });
+      }
+      identities.push(ssh.identity);
+      tried.push(`--identity ${path} (${ssh.identity.kind} identity)`);
+      continue;
+    }
     const parsed = await readKeyBytes(bytes, `identity file ${path}`, sources);
     if (parsed.badLines.length) {
       throw new CofferError('KEY_FILE_UNREADABLE', `identity file ${path}: line ${parsed.badLines.join(', ')} is not an age identity`, {
@@ -177,47 +206,110 @@ export async function discoverAgeIdentities(sources: KeySources, options: Discov
   const keyFile = env['SOPS_AGE_KEY_FILE'];
   if (keyFile !== undefined) await readSource(`SOPS_AGE_KEY_FILE=${keyFile}`, keyFile, true);
 
-  let identitiesForRecipient: DiscoveredIdentities['identitiesForRecipient'];
+  // Commands run per recipient (SOPS_AGE_RECIPIENT set); their output is never echoed: it holds key material.
+  const commands: ((recipient: string) => Promise<AgeIdentity[]>)[] = [];
+  const runCommand = async (name: string, command: string, recipient: string, parse: (output: string) => Promise<AgeIdentity[]>): Promise<AgeIdentity[]> => {
+    const label = `${name} for ${recipient}`;
+    let output: string;
+    try {
+      output = await sources.runCommand(command, { ...env, SOPS_AGE_RECIPIENT: recipient });
+    } catch (error) {
+      const status = (error as { code?: unknown }).code;
+      tried.push(`${label} (failed${typeof status === 'number' ? `: exit ${status}` : ''})`);
+      return [];
+    }
+    try {
+      return await parse(output);
+    } catch (error) {
+      if (!(error instanceof CofferError)) throw error;
+      tried.push(`${label} (${error.message})`);
+      return [];
+    }
+  };
   const command = env['SOPS_AGE_KEY_CMD'];
   if (command !== undefined) {
     tried.push('SOPS_AGE_KEY_CMD (run for each recipient)');
-    const cache = new Map<string, Promise<AgeIdentity[]>>();
-    const run = async (recipient: string): Promise<AgeIdentity[]> => {
-      const label = `SOPS_AGE_KEY_CMD for ${recipient}`;
-      try {
-        const parsed = parseAgeKeyText(await sources.runCommand(command, { ...env, SOPS_AGE_RECIPIENT: recipient }));
-        addText(label, parsed);
+    commands.push((recipient) =>
+      runCommand('SOPS_AGE_KEY_CMD', command, recipient, async (output) => {
+        const parsed = parseAgeKeyText(output);
+        addText(`SOPS_AGE_KEY_CMD for ${recipient}`, parsed);
         return parsed.identities;
-      } catch (error) {
-        // never echo the command output: it may hold key material
-        const status = (error as { code?: unknown }).code;
-        tried.push(`${label} (failed${typeof status === 'number' ? `: exit ${status}` : ''})`);
-        return [];
-      }
-    };
-    identitiesForRecipient = (recipient) => {
-      let result = cache.get(recipient);
-      if (!result) {
-        result = run(recipient);
-        cache.set(recipient, result);
-      }
-      return result;
-    };
-  }
-
-  if (env['SOPS_AGE_SSH_PRIVATE_KEY_FILE'] !== undefined) {
-    tried.push('SOPS_AGE_SSH_PRIVATE_KEY_FILE (ssh identities are not supported)');
+      }),
+    );
   }
 
   const defaultFile = defaultAgeKeyFile(sources);
   if (defaultFile) await readSource(`default key file ${displayPath(defaultFile, sources.homedir)}`, defaultFile, false);
   else tried.push('default key file (no user config directory)');
 
-  if (identities.length === 0 && problems.length > 0 && !identitiesForRecipient) {
-    throw new CofferError('KEY_FILE_UNREADABLE', `no age identity could be loaded: ${problems.join('; ')}`, {
-      hints: ['point SOPS_AGE_KEY_FILE at a readable key file, or pass --identity FILE'],
+  // SSH private keys as age identities
+  let sshPassphrase = false;
+  const addSsh = (label: string, result: SshKeyResult, isProblem: boolean) => {
+    if ('identity' in result) {
+      identities.push(result.identity);
+      tried.push(`${label} (${result.identity.kind} identity)`);
+      return;
+    }
+    tried.push(`${label} (${result.problem})`);
+    if (!isProblem) return;
+    problems.push(`${label}: ${result.problem}`);
+    sshPassphrase ||= result.passphrase === true;
+  };
+  const sshFile = env['SOPS_AGE_SSH_PRIVATE_KEY_FILE'];
+  if (sshFile !== undefined) {
+    const label = `SOPS_AGE_SSH_PRIVATE_KEY_FILE=${sshFile}`;
+    try {
+      addSsh(label, await readSshKey(await sources.readFile(sshFile)), true);
+    } catch (error) {
+      tried.push(`${label} (${errorCode(error)})`);
+      problems.push(`${label}: ${errorCode(error)}`);
+    }
+  }
+  const sshCommand = env['SOPS_AGE_SSH_PRIVATE_KEY_CMD'];
+  if (sshCommand !== undefined) {
+    tried.push('SOPS_AGE_SSH_PRIVATE_KEY_CMD (run for each recipient)');
+    commands.push((recipient) =>
+      runCommand('SOPS_AGE_SSH_PRIVATE_KEY_CMD', sshCommand, recipient, async (output) => {
+        const result = await readSshKey(Buffer.from(output, 'utf8'));
+        addSsh(`SOPS_AGE_SSH_PRIVATE_KEY_CMD for ${recipient}`, result, false);
+        return 'identity' in result ? [result.identity] : [];
+      }),
+    );
+  }
+  // ~/.ssh keys are tried when present; one that cannot be used (passphrase) is noted, never an error
+  const absent: string[] = [];
+  for (const path of defaultSshKeyFiles(sources)) {
+    let bytes: Uint8Array;
+    try {
+      bytes = await sources.readFile(path);
+    } catch (error) {
+      if (errorCode(error) === 'not found') absent.push(displayPath(path, sources.homedir));
+      else tried.push(`${displayPath(path, sources.homedir)} (${errorCode(error)})`);
+      continue;
+    }
+    addSsh(displayPath(path, sources.homedir), await readSshKey(bytes), false);
+  }
+  if (absent.length) tried.push(`${absent.join(', ')} (not found)`);
+
+  if (identities.length === 0 && problems.length > 0 && commands.length === 0) {
+    throw new CofferError(sshPassphrase ? 'UNSUPPORTED_KEY_SOURCE' : 'KEY_FILE_UNREADABLE', `no age identity could be loaded: ${problems.join('; ')}`, {
+      hints: sshPassphrase ? SSH_PASSPHRASE_HINTS : ['point SOPS_AGE_KEY_FILE at a readable key file, or pass --identity FILE'],
       data: { tried },
     });
   }
-  return { identities, tried, ...(identitiesForRecipient ? { identitiesForRecipient } : {}) };
+  if (commands.length === 0) return { identities, tried };
+  const cache = new Map<string, Promise<AgeIdentity[]>>();
+  const identitiesForRecipient = (recipient: string) => {
+    let result = cache.get(recipient);
+    if (!result) {
+      result = (async () => {
+        const found: AgeIdentity[] = [];
+        for (const run of commands) found.push(...(await run(recipient)));
+        return found;
+      })();
+      cache.set(recipient, result);
+    }
+    return result;
+  };
+  return { identities, tried, identitiesForRecipient };
 }

@@ -1,6 +1,7 @@
-// The KeyRing the file operations use, over age identities found as sops finds them and the
-// user's gpg for PGP recipients.
+// The KeyRing the file operations use, over age identities (SSH keys included) found as sops finds
+// them and the user's gpg for PGP recipients.
 import { CofferError } from '../errors.js';
+import { ageRecipientKey } from './age.js';
 import type { KeyRing, WrappedDataKey } from '../file/key-ring.js';
 import type { RawKeyGroup } from '../format/metadata.js';
 import { type DiscoveredIdentities, discoverAgeIdentities, type KeySources, nodeKeySources } from './identities.js';
@@ -67,7 +68,8 @@ export function createKeyRing(options: KeyRingOptions = {}): KeyRing {
         // Which groups our age identities belong to, by public key (a Shamir share alone is no data key to check).
         const ours = new Set(identities.map((identity) => identity.recipient).filter((recipient) => recipient !== undefined));
         const describe = (await options.describeRecipients?.().catch(() => undefined)) ?? ((recipient: string) => recipient);
-        throw missingGroupsError(groups, metadata.shamirThreshold, file, unwrapOptions, (group) => group.age.some((entry) => ours.has(entry.recipient)), describe);
+        const opens = (group: KeyGroup) => group.age.some((entry) => ours.has(ageRecipientKey(entry.recipient)));
+        throw missingGroupsError(groups, metadata.shamirThreshold, file, unwrapOptions, opens, describe);
       }
     },
     async wrapDataKey(dataKey, plan): Promise<WrappedDataKey> {

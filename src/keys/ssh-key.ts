@@ -155,7 +155,8 @@ function bigintBytes(value: bigint): Buffer {
 /** Reads the unencrypted private section of an openssh-key-v1 file. */
 function parseOpenSshSection(section: Uint8Array, publicBlob: Uint8Array): Parsed<SshPrivateKey> {
   const reader = new WireReader(section);
-  if (reader.uint32() !== reader.uint32()) return { problem: 'the private key is corrupt (check bytes differ)' };
+  const check = reader.uint32();
+  if (reader.uint32() !== check) return { problem: 'the private key is corrupt (check bytes differ)' };
   const type = reader.text();
   const declared = parseSshPublicKeyBlob(publicBlob);
   if ('problem' in declared) return declared;

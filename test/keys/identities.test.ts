@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CofferError } from '../../src/errors.js';
-import { generateAgeIdentity, recipientOfIdentity, wrapForAgeRecipient } from '../../src/keys/age.js';
+import { generateAgeIdentity, recipientOfIdentity, unwrapWithAgeIdentities, wrapForAgeRecipient } from '../../src/keys/age.js';
 import { type KeySources, defaultAgeKeyFile, discoverAgeIdentities, nodeKeySources, parseAgeKeyText } from '../../src/keys/identities.js';
 
 const A = 'AGE-SECRET-KEY-1QXRVEJH9S4NQU0FPD6V79ESZQ8S6PXH3L8V40EVPTHFH6KNKD4DQ7SKC4P';
@@ -92,6 +92,7 @@ describe('discoverAgeIdentities', () => {
       'SOPS_AGE_KEY (2 identities)',
       'SOPS_AGE_KEY_FILE=/keys/team.txt (1 identity)',
       'default key file ~/.config/sops/age/keys.txt (1 identity)',
+      '~/.ssh/id_ed25519, ~/.ssh/id_rsa (not found)',
     ]);
     for (const line of found.tried) expect(line).not.toMatch(/AGE-SECRET-KEY/);
     expect(found.identitiesForRecipient).toBeUndefined();
@@ -100,7 +101,7 @@ describe('discoverAgeIdentities', () => {
   test('a missing default key file is described, not an error', async () => {
     const found = await discoverAgeIdentities(fakeSources({}));
     expect(found.identities).toEqual([]);
-    expect(found.tried).toEqual(['default key file ~/.config/sops/age/keys.txt (not found)']);
+    expect(found.tried).toEqual(['default key file ~/.config/sops/age/keys.txt (not found)', '~/.ssh/id_ed25519, ~/.ssh/id_rsa (not found)']);
   });
 
   test('macOS default path', async () => {
@@ -190,6 +191,7 @@ describe('nodeKeySources (real files and shell)', () => {
         XDG_CONFIG_HOME: join(dir, 'xdg'),
       },
       platform: 'linux',
+      homedir: join(dir, 'home'),
     };
     const found = await discoverAgeIdentities(sources);
     expect(found.identities).toHaveLength(1);
@@ -197,8 +199,126 @@ describe('nodeKeySources (real files and shell)', () => {
       `SOPS_AGE_KEY_FILE=${keyFile} (1 identity)`,
       'SOPS_AGE_KEY_CMD (run for each recipient)',
       `default key file ${join(dir, 'xdg', 'sops', 'age', 'keys.txt')} (not found)`,
+      '~/.ssh/id_ed25519, ~/.ssh/id_rsa (not found)',
     ]);
     expect(await found.identitiesForRecipient!(A_RECIPIENT)).toHaveLength(1);
     expect(await found.identitiesForRecipient!('age1other')).toHaveLength(0);
+  });
+});
+
+describe('SSH keys as identities', () => {
+  let dir: string;
+  let ed25519: { key: string; pub: string };
+  let rsa: { key: string; pub: string };
+  let locked: string;
+  const keygen = async (name: string, ...args: string[]) => {
+    const path = join(dir, name);
+    execFileSync('ssh-keygen', ['-q', ...args, '-C', name, '-f', path], { stdio: 'ignore' });
+    return { key: await readFile(path, 'utf8'), pub: (await readFile(`${path}.pub`, 'utf8')).trim() };
+  };
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'coffer-ssh-identities-'));
+    ed25519 = await keygen('ed', '-t', 'ed25519', '-N', '');
+    rsa = await keygen('rsa', '-t', 'rsa', '-b', '2048', '-N', '');
+    locked = (await keygen('locked', '-t', 'ed25519', '-N', 'secret words')).key;
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  const bare = (pub: string) => pub.split(' ').slice(0, 2).join(' ');
+
+  test('SOPS_AGE_SSH_PRIVATE_KEY_FILE, ~/.ssh/id_ed25519 and ~/.ssh/id_rsa, after the age sources, in SOPS order', async () => {
+    const sources = fakeSources(
+      { SOPS_AGE_KEY: A, SOPS_AGE_SSH_PRIVATE_KEY_FILE: '/keys/deploy' },
+      { '/keys/deploy': rsa.key, '/home/me/.ssh/id_ed25519': ed25519.key, '/home/me/.ssh/id_rsa': rsa.key },
+    );
+    const found = await discoverAgeIdentities(sources);
+    expect(recipients(found.identities)).toEqual([A_RECIPIENT, bare(rsa.pub), bare(ed25519.pub), bare(rsa.pub)]);
+    expect(found.tried).toEqual([
+      'SOPS_AGE_KEY (1 identity)',
+      'default key file ~/.config/sops/age/keys.txt (not found)',
+      'SOPS_AGE_SSH_PRIVATE_KEY_FILE=/keys/deploy (ssh-rsa identity)',
+      '~/.ssh/id_ed25519 (ssh-ed25519 identity)',
+      '~/.ssh/id_rsa (ssh-rsa identity)',
+    ]);
+    for (const line of found.tried) expect(line).not.toMatch(/PRIVATE KEY|AAAA/);
+  });
+
+  test('an SSH key alone is enough to decrypt', async () => {
+    const found = await discoverAgeIdentities(fakeSources({}, { '/home/me/.ssh/id_ed25519': ed25519.key }));
+    const dataKey = Buffer.alloc(32, 7);
+    const wrapped = await wrapForAgeRecipient(dataKey, ed25519.pub);
+    expect(Buffer.from((await unwrapWithAgeIdentities(wrapped, found.identities))!).equals(dataKey)).toBe(true);
+  });
+
+  test('a passphrase-protected ~/.ssh key is noted in tried, never an error', async () => {
+    const found = await discoverAgeIdentities(fakeSources({ SOPS_AGE_KEY: A }, { '/home/me/.ssh/id_ed25519': locked }));
+    expect(found.identities).toHaveLength(1);
+    expect(found.tried).toContain('~/.ssh/id_ed25519 (passphrase-protected; coffer needs an unencrypted copy)');
+    expect(found.tried).toContain('~/.ssh/id_rsa (not found)');
+    // nothing else: still no error here (the unwrap reports NO_MATCHING_IDENTITY with this list)
+    const alone = await discoverAgeIdentities(fakeSources({}, { '/home/me/.ssh/id_ed25519': locked }));
+    expect(alone.identities).toEqual([]);
+  });
+
+  test('a passphrase-protected SOPS_AGE_SSH_PRIVATE_KEY_FILE with nothing else is UNSUPPORTED_KEY_SOURCE saying what to do', async () => {
+    const error = (await discoverAgeIdentities(fakeSources({ SOPS_AGE_SSH_PRIVATE_KEY_FILE: '/keys/locked' }, { '/keys/locked': locked })).catch((caught: unknown) => caught)) as CofferError;
+    expect(error).toBeInstanceOf(CofferError);
+    expect(error.code).toBe('UNSUPPORTED_KEY_SOURCE');
+    expect(error.message).toBe('no age identity could be loaded: SOPS_AGE_SSH_PRIVATE_KEY_FILE=/keys/locked: passphrase-protected; coffer needs an unencrypted copy');
+    expect(error.hints.join(' ')).toContain("ssh-keygen -p -N ''");
+    expect(error.hints.join(' ')).toContain('coffer keygen');
+    expect(JSON.stringify(error.toJSON())).not.toContain(locked.split('\n')[1]!);
+  });
+
+  test('a missing or malformed SOPS_AGE_SSH_PRIVATE_KEY_FILE is KEY_FILE_UNREADABLE when nothing else loads', async () => {
+    for (const [files, reason] of [
+      [{}, 'not found'],
+      [{ '/keys/deploy': ed25519.pub }, 'it is an ssh public key, not the private key'],
+      [{ '/keys/deploy': A }, 'not an ssh private key'],
+    ] as const) {
+      const error = (await discoverAgeIdentities(fakeSources({ SOPS_AGE_SSH_PRIVATE_KEY_FILE: '/keys/deploy' }, files)).catch((caught: unknown) => caught)) as CofferError;
+      expect(error.code).toBe('KEY_FILE_UNREADABLE');
+      expect(error.message).toContain(`SOPS_AGE_SSH_PRIVATE_KEY_FILE=/keys/deploy: ${reason}`);
+    }
+  });
+
+  test('SOPS_AGE_SSH_PRIVATE_KEY_CMD runs lazily per recipient with SOPS_AGE_RECIPIENT set', async () => {
+    const sources = fakeSources({ SOPS_AGE_SSH_PRIVATE_KEY_CMD: 'op read ssh' }, {}, {
+      'op read ssh': (env) => (env['SOPS_AGE_RECIPIENT'] === ed25519.pub ? ed25519.key : locked),
+    });
+    const found = await discoverAgeIdentities(sources);
+    expect(found.tried).toContain('SOPS_AGE_SSH_PRIVATE_KEY_CMD (run for each recipient)');
+    expect(sources.commandRuns).toEqual([]);
+    expect(recipients(await found.identitiesForRecipient!(ed25519.pub))).toEqual([bare(ed25519.pub)]);
+    expect(await found.identitiesForRecipient!(rsa.pub)).toEqual([]);
+    await found.identitiesForRecipient!(ed25519.pub);
+    expect(sources.commandRuns).toHaveLength(2);
+    expect(found.tried).toContain(`SOPS_AGE_SSH_PRIVATE_KEY_CMD for ${ed25519.pub} (ssh-ed25519 identity)`);
+    expect(found.tried).toContain(`SOPS_AGE_SSH_PRIVATE_KEY_CMD for ${rsa.pub} (passphrase-protected; coffer needs an unencrypted copy)`);
+  });
+
+  test('both commands run for a recipient when both are set', async () => {
+    const sources = fakeSources({ SOPS_AGE_KEY_CMD: 'age-key', SOPS_AGE_SSH_PRIVATE_KEY_CMD: 'ssh-key' }, {}, { 'age-key': () => A, 'ssh-key': () => rsa.key });
+    const found = await discoverAgeIdentities(sources);
+    expect(recipients(await found.identitiesForRecipient!('age1x'))).toEqual([A_RECIPIENT, bare(rsa.pub)]);
+  });
+
+  test('--identity takes an SSH private key too; a passphrase-protected one is UNSUPPORTED_KEY_SOURCE', async () => {
+    const found = await discoverAgeIdentities(fakeSources({}, { '/k/id': ed25519.key }), { identityFiles: ['/k/id'] });
+    expect(recipients(found.identities)).toEqual([bare(ed25519.pub)]);
+    expect(found.tried[0]).toBe('--identity /k/id (ssh-ed25519 identity)');
+    const error = (await discoverAgeIdentities(fakeSources({}, { '/k/locked': locked }), { identityFiles: ['/k/locked'] }).catch((caught: unknown) => caught)) as CofferError;
+    expect(error.code).toBe('UNSUPPORTED_KEY_SOURCE');
+    expect(error.message).toBe('identity file /k/locked: the ssh key is passphrase-protected; coffer needs an unencrypted copy');
+  });
+
+  test('real files: ~/.ssh under HOME, through nodeKeySources', async () => {
+    const home = join(dir, 'home');
+    await mkdir(join(home, '.ssh'), { recursive: true });
+    await writeFile(join(home, '.ssh', 'id_rsa'), rsa.key, { mode: 0o600 });
+    const found = await discoverAgeIdentities({ ...nodeKeySources(), env: { XDG_CONFIG_HOME: join(home, '.config') }, platform: 'linux', homedir: home });
+    expect(recipients(found.identities)).toEqual([bare(rsa.pub)]);
+    expect(found.tried).toEqual([`default key file ~/.config/sops/age/keys.txt (not found)`, '~/.ssh/id_rsa (ssh-rsa identity)', '~/.ssh/id_ed25519 (not found)']);
   });
 });

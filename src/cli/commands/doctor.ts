@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import * as git from 'isomorphic-git';
 import { CofferError, ExitCode } from '../../errors.js';
+import { ageRecipientKey } from '../../keys/age.js';
 import { discoverAgeIdentities, nodeKeySources } from '../../keys/identities.js';
 import { indexRecipientKeys } from '../../policy/coffer-config.js';
 import { describeAccess, listEncryptedFiles, takeInventory } from '../../policy/inventory.js';
@@ -42,7 +43,7 @@ async function checkKeys(context: CliContext, options: KeyOptions): Promise<{ re
     }
     const shown = recipients.map((recipient) => `${recipient.slice(0, 16)}…`).join(', ');
     const count = found.identities.length;
-    return { result: check('keys', 'ok', `${count} age identit${count === 1 ? 'y' : 'ies'}${shown ? ` (${shown})` : ''}${found.identitiesForRecipient ? ', plus SOPS_AGE_KEY_CMD' : ''}`), recipients };
+    return { result: check('keys', 'ok', `${count} age identit${count === 1 ? 'y' : 'ies'}${shown ? ` (${shown})` : ''}${found.identitiesForRecipient ? `, plus ${['SOPS_AGE_KEY_CMD', 'SOPS_AGE_SSH_PRIVATE_KEY_CMD'].filter((name) => context.env[name] !== undefined).join(' and ')}` : ''}`), recipients };
   } catch (error) {
     if (!(error instanceof CofferError)) throw error;
     return { result: check('keys', 'fail', error.message, error.hints[0]), recipients: [] };
@@ -73,7 +74,9 @@ async function checkPolicy(context: CliContext, options: KeyOptions, myRecipient
   const { config } = policy;
   const results: DoctorCheck[] = [check('policy', 'ok', `${config.path}: ${config.environments.length} environment(s), ${config.recipients.size} recipient(s)`)];
   const index = indexRecipientKeys(config);
-  const mine = myRecipients.map((recipient) => index.get(recipient)).filter((name): name is string => name !== undefined);
+  // an SSH identity knows its key, not the comment coffer.yaml may give it
+  const byKey = new Map([...index].map(([key, name]) => [ageRecipientKey(key), name]));
+  const mine = myRecipients.map((recipient) => byKey.get(ageRecipientKey(recipient))).filter((name): name is string => name !== undefined);
   results.push(
     mine.length > 0
       ? check('access', 'ok', `you are ${[...new Set(mine)].join(', ')} in coffer.yaml`)

@@ -180,7 +180,8 @@ function keySources(context: CliContext) {
 async function ownAgeKey(context: CliContext): Promise<string | undefined> {
   try {
     const { identities } = await discoverAgeIdentities(keySources(context));
-    return identities.find((identity) => identity.recipient)?.recipient;
+    // an age key only: ~/.ssh keys are found too, but making one a recipient is the user's choice (--recipient)
+    return identities.find((identity) => identity.kind === 'x25519')?.recipient;
   } catch {
     return undefined;
   }

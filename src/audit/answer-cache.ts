@@ -14,7 +14,7 @@ import { VERSION } from '../version.js';
 import type { FileRevision, KeyEvent } from './history.js';
 
 /** Bumped whenever what an answer holds or means changes. */
-const FORMAT = 1;
+const FORMAT = 2;
 /** Answers kept per key (per file and policy); the oldest go first. */
 const KEPT_PER_KEY = 8;
 
@@ -36,6 +36,8 @@ export interface FileHistoryRecord {
   tips: Record<string, string>;
   /** Some version has a PGP recipient: the user's gpg might decrypt it, so a run with keys must walk. */
   pgp: boolean;
+  /** Some version has an SSH recipient: the user's ~/.ssh keys might decrypt it, so a run with one must walk. */
+  ssh: boolean;
 }
 
 export interface FileAnswer extends FileHistoryRecord {
@@ -119,7 +121,8 @@ export function readAnswer(gitdir: string, key: AnswerKey, head: string): FileAn
     Array.isArray(data.revisions) &&
     isRecord(data.tips) &&
     isRecord(data.environments) &&
-    typeof data.pgp === 'boolean';
+    typeof data.pgp === 'boolean' &&
+    typeof data.ssh === 'boolean';
   return valid ? (data as FileAnswer) : undefined;
 }
 

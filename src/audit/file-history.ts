@@ -35,6 +35,7 @@ function loadVersion(stored: unknown): FileVersion | undefined {
 }
 
 const hasPgp = (version: FileVersion) => version.kind === 'encrypted' && version.recipients.some((recipient) => recipient.startsWith('pgp:'));
+const hasSsh = (version: FileVersion) => version.kind === 'encrypted' && version.recipients.some((recipient) => recipient.startsWith('ssh-'));
 
 /** Events of one file (its current repository path) and of the names it had before. */
 export async function readFileHistory(repository: Repository, file: string, options: FileHistoryOptions = {}): Promise<SecretHistory> {
@@ -89,6 +90,7 @@ async function walkFileHistory(
   const oidAt = (commit: string | undefined, path: string): string | undefined => (commit === undefined ? undefined : oidsByPath.get(path)?.get(commit));
 
   let pgp = false;
+  let ssh = false;
   const versions = new Map<string, Promise<FileVersion>>();
   const versionOf = (oid: string, path: string): Promise<FileVersion> => {
     const key = `${oid}:${detectStore(path)}`;
@@ -105,6 +107,7 @@ async function walkFileHistory(
             })
       ).then((read) => {
         pgp ||= hasPgp(read);
+        ssh ||= hasSsh(read);
         return read;
       });
       versions.set(key, version);
@@ -211,7 +214,7 @@ async function walkFileHistory(
   // the record is built from the walk's own order: versions seen decide `pgp` before it is read
   await Promise.all(versions.values());
   return {
-    record: { head, file, tracked, secretPaths: [...secretPaths], events, renames, revisions, tips, pgp },
+    record: { head, file, tracked, secretPaths: [...secretPaths], events, renames, revisions, tips, pgp, ssh },
     commits,
     versionOf,
   };
@@ -259,6 +262,7 @@ export async function extendFileHistory(
   const events = [...record.events];
   const revisions = [...record.revisions];
   let pgp = record.pgp;
+  let ssh = record.ssh;
   for (const commit of chain) {
     for (const path of record.tracked) {
       const before = tips[path] || undefined;
@@ -267,11 +271,14 @@ export async function extendFileHistory(
       if (now && !before) return undefined;
       const after = now ? await versionOf(now, path) : undefined;
       if (after?.kind === 'encrypted') secretPaths.add(path);
-      if (after) pgp ||= hasPgp(after);
+      if (after) {
+        pgp ||= hasPgp(after);
+        ssh ||= hasSsh(after);
+      }
       for (const item of compareVersions(before ? await versionOf(before, path) : undefined, after)) events.push(keyEvent(commit, path, item));
       if (now) revisions.push({ commit: commit.oid, path, oid: now });
       tips[path] = now ?? '';
     }
   }
-  return { ...record, head, secretPaths: [...secretPaths], events, revisions, tips, pgp };
+  return { ...record, head, secretPaths: [...secretPaths], events, revisions, tips, pgp, ssh };
 }

@@ -10,7 +10,7 @@ import { type AnswerKey, answerKey, type FileAnswer, listAnswerHeads, readAnswer
 import type { SecretHistory } from '../audit/history.js';
 import { CofferError } from '../errors.js';
 import { findRoot, type RefFs, repositoryPath, resolveRefNatively } from '../git/refs.js';
-import { ageIdentitySourcesExist } from '../keys/identity-sources.js';
+import { ageIdentitySourcesExist, sshIdentitySourcesExist } from '../keys/identity-sources.js';
 import { type ConfigSources, findPolicyFile } from '../policy/locate.js';
 import type { CliContext } from './context.js';
 import type { HistoryCommandOptions } from './git-history.js';
@@ -68,13 +68,24 @@ export function shallowWarning(dir: string, shallow: readonly string[], command:
   return `coffer: warning: ${dir} is a shallow clone: history before ${shallow.map((oid) => oid.slice(0, 7)).join(', ')} is missing, so ${command} sees only part of it\n  hint: run \`git fetch --unshallow\` (or \`git fetch --deepen=N\`) for the full history\n`;
 }
 
+const identityPlaces = (context: CliContext) => ({ env: context.env, platform: process.platform, homedir: context.env['HOME'] ?? homedir() });
+
 /**
  * Whether the keyless answer is the answer: `--no-decrypt`, or no age identity anywhere (then
- * only gpg could decrypt, which the answer's `pgp` flag rules out or not).
+ * only gpg or an SSH key could decrypt, which {@link answerNeedsKeys} rules out or not).
  */
 export function keylessAnswerApplies(context: CliContext, options: HistoryCommandOptions): boolean {
   if (options.decrypt === false) return true;
-  return !ageIdentitySourcesExist({ env: context.env, platform: process.platform, homedir: context.env['HOME'] ?? homedir() }, options.identity ?? []);
+  return !ageIdentitySourcesExist(identityPlaces(context), options.identity ?? []);
+}
+
+/**
+ * Whether a keyless answer may differ from what the user's keys see: the file had a PGP recipient
+ * (gpg may decrypt), or an SSH recipient and the user has an SSH key where SOPS looks.
+ */
+export function answerNeedsKeys(context: CliContext, options: HistoryCommandOptions, answer: { pgp: boolean; ssh: boolean }): boolean {
+  if (options.decrypt === false) return false;
+  return answer.pgp || (answer.ssh && sshIdentitySourcesExist(identityPlaces(context)));
 }
 
 /** The answer key of a repository path under the policy that applies in the working directory. */
@@ -107,7 +118,7 @@ async function answeredFileLog(context: CliContext, options: HistoryCommandOptio
     return undefined;
   }
   const answer = readAnswer(gitdir, key, head) ?? (await extendStoredAnswer(root, key, head));
-  if (!answer || (options.decrypt !== false && answer.pgp)) return undefined;
+  if (!answer || answerNeedsKeys(context, options, answer)) return undefined;
   // what the walk would have said on the way
   if (shallow.length > 0) context.stderr.write(shallowWarning(root, shallow, 'coffer log'));
   for (const message of warnings) context.stderr.write(`coffer: warning: ${message}\n`);

@@ -11,7 +11,7 @@ import { type CofferConfig, environmentFor, policyPath } from '../policy/coffer-
 import { openHistoryCache } from '../git/history-cache.js';
 import { openRepository, type Repository } from '../git/repository.js';
 import type { CliContext } from './context.js';
-import { fileAnswerKey, keylessAnswerApplies, realDir, repositoryPathOf, shallowWarning } from './file-log.js';
+import { answerNeedsKeys, fileAnswerKey, keylessAnswerApplies, realDir, repositoryPathOf, shallowWarning } from './file-log.js';
 import { createKeyRing, loadCommandPolicy } from './key-setup.js';
 
 export interface HistoryCommandOptions {
@@ -67,8 +67,8 @@ export async function loadHistoryScope(context: CliContext, options: HistoryComm
   } else {
     const path = toRepositoryPath(file);
     const record = await answerFileHistory(context, options, repository, path, { ...historyOptions, environmentOf });
-    if (options.decrypt !== false && record.pgp) {
-      // a PGP recipient: the user's gpg may decrypt, so the events may differ from the keyless answer
+    if (answerNeedsKeys(context, options, record)) {
+      // a PGP or SSH recipient the user's gpg or SSH key may decrypt: the events may differ from the keyless answer
       keys = await keyed();
       history = await readFileHistory(repository, path, { ...historyOptions, ...(keys ? { keys } : {}), cache: openHistoryCache(repository.gitdir) });
     } else {

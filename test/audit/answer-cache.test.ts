@@ -14,7 +14,7 @@ import { createTestRepo, SecretsWriter, type TestRepo } from '../git/repo.js';
 
 const FILE = 'secrets/app.yaml';
 const isSecretPath = (path: string) => path.startsWith('secrets/');
-const record = (head: string): FileHistoryRecord => ({ head, file: FILE, tracked: [FILE], secretPaths: [FILE], events: [], renames: [], revisions: [], tips: { [FILE]: '' }, pgp: false });
+const record = (head: string): FileHistoryRecord => ({ head, file: FILE, tracked: [FILE], secretPaths: [FILE], events: [], renames: [], revisions: [], tips: { [FILE]: '' }, pgp: false, ssh: false });
 
 describe('answer keys and files', () => {
   const gitdir = mkdtempSync(join(tmpdir(), 'coffer-answers-'));

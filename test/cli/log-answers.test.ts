@@ -2,10 +2,15 @@
 // (ndjson, json, table) on a history with a rename, SOPS-style re-encryption, a plaintext commit
 // and a merge; a new commit on top extends the stored answer to what a cold run says; every input
 // of the key (policy, ref, rewritten history, shallow boundary) misses; damaged or foreign answer
-// files are ignored and rewritten; runs with a key never use it.
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// files are ignored and rewritten; runs with a key never use it, nor do runs with an SSH key when
+// the file has an SSH recipient.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeKeySources } from '../../src/keys/identities.js';
+import { createKeyRing } from '../../src/keys/key-ring.js';
 import { keyRingFor, makeTestKey, type TestKey } from '../helpers/keys.js';
 import { createTestRepo, SecretsWriter, type TestRepo } from '../git/repo.js';
 import { runInProcess } from './sandbox.js';
@@ -218,5 +223,62 @@ describe('coffer log FILE from stored answers', () => {
       expect(outside.stderr).toContain('is outside the git repository');
       expect(answerFiles()).toHaveLength(1);
     }
+  });
+});
+
+describe('coffer log FILE with an SSH recipient', () => {
+  let repo: TestRepo;
+  let sshKey: string;
+  const home = () => join(repo.dir, '.home');
+  const run = (argv: string[], env: Record<string, string | undefined> = {}) => runInProcess(argv, repo.dir, { PATH: process.env.PATH, HOME: home(), ...env });
+  const answersDir = () => join(repo.dir, '.git', 'coffer', 'answers');
+  const answerFiles = () => (existsSync(answersDir()) ? readdirSync(answersDir()).filter((name) => name.endsWith('.json')) : []);
+
+  beforeAll(async () => {
+    const keys = mkdtempSync(join(tmpdir(), 'coffer-log-ssh-'));
+    sshKey = join(keys, 'id_ed25519');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'alice@laptop', '-f', sshKey], { stdio: 'ignore' });
+    const recipient = readFileSync(`${sshKey}.pub`, 'utf8').trim();
+    const writer = new SecretsWriter(createKeyRing({ env: { SOPS_AGE_SSH_PRIVATE_KEY_FILE: sshKey, HOME: keys }, sources: { ...nodeKeySources(), homedir: keys } }));
+    const alice = { identity: '', recipient };
+    const v1 = await writer.encrypt(FILE, 'db:\n    password: p1\n', [alice]);
+    const v2 = await writer.reEncryptAll(FILE, v1);
+    const v3 = await writer.edit(FILE, v2, { 'db.password': 'p2' });
+    repo = await createTestRepo([
+      { author: 'Alice <alice@example.com>', date: '2024-01-10T10:00:00Z', files: { 'coffer.yaml': policyFor(recipient), [FILE]: v1 } },
+      { author: 'Bob <bob@example.com>', date: '2024-02-01T10:00:00Z', files: { [FILE]: v2 } },
+      { author: 'Bob <bob@example.com>', date: '2024-03-01T10:00:00Z', files: { [FILE]: v3 } },
+    ]);
+  });
+  afterAll(() => repo?.dispose());
+
+  const policyFor = (recipient: string) => `version: 1
+recipients:
+  alice: { age: "${recipient}" }
+environments:
+  prod:
+    files: ['secrets/*.yaml']
+    readers: [alice]
+`;
+
+  it('is answered without keys only while no SSH key is where SOPS looks; with ~/.ssh/id_ed25519 it walks and decrypts', async () => {
+    rmSync(join(repo.dir, '.git', 'coffer'), { recursive: true, force: true });
+    const keyless = await run(['log', '--ndjson', FILE]);
+    expect(keyless.code).toBe(0);
+    expect(answerFiles()).toHaveLength(1);
+    expect(await run(['log', '--ndjson', FILE])).toEqual(keyless);
+    const keyed = await run(['log', '--ndjson', FILE], { SOPS_AGE_SSH_PRIVATE_KEY_FILE: sshKey });
+    expect(keyed.code).toBe(0);
+    // the SSH key tells the re-encryption apart from a change: the answer alone could not
+    expect(keyed.stdout).toContain('"decrypted":true');
+    expect(keyed).not.toEqual(keyless);
+    mkdirSync(join(home(), '.ssh'), { recursive: true });
+    copyFileSync(sshKey, join(home(), '.ssh', 'id_ed25519'));
+    try {
+      expect(await run(['log', '--ndjson', FILE])).toEqual(keyed);
+    } finally {
+      rmSync(join(home(), '.ssh'), { recursive: true, force: true });
+    }
+    expect(await run(['log', '--ndjson', FILE])).toEqual(keyless);
   });
 });

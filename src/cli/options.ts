@@ -27,7 +27,7 @@ const collect = (value: string, previous: string[] | undefined) => [...(previous
 
 export function addIdentityOptions(command: Command): Command {
   return command
-    .option('--identity <file>', 'age identity file to try first (repeatable); then SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD and the default key file', collect)
+    .option('--identity <file>', 'age identity file (or unencrypted SSH private key) to try first (repeatable); then SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD, the default key file and SSH keys (SOPS_AGE_SSH_PRIVATE_KEY_FILE/_CMD, ~/.ssh/id_ed25519, ~/.ssh/id_rsa)', collect)
     .option('--config <file>', 'policy file: coffer.yaml or .sops.yaml (default: COFFER_CONFIG or SOPS_CONFIG, else searched upward from the current directory)');
 }
 
@@ -47,7 +47,7 @@ export function addTypeOptions(command: Command, output = true): Command {
 
 export function addRecipientOptions(command: Command): Command {
   return command
-    .option('--age <recipients>', 'age recipients, comma-separated (repeatable); overrides SOPS_AGE_RECIPIENTS and .sops.yaml', collect)
+    .option('--age <recipients>', 'age recipients (age1..., or an SSH public key "ssh-ed25519 AAAA..."), comma-separated (repeatable); overrides SOPS_AGE_RECIPIENTS and .sops.yaml', collect)
     .option('--pgp <fingerprints>', 'PGP fingerprints, comma-separated (repeatable)', collect)
     .option('--encrypted-regex <regex>', 'encrypt only values whose key path matches')
     .option('--unencrypted-regex <regex>', 'leave values whose key path matches in clear')

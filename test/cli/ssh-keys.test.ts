@@ -3,7 +3,6 @@
 // with SOPS_AGE_SSH_PRIVATE_KEY_FILE or ~/.ssh/id_ed25519, mixed recipients, and every way it fails.
 import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { createSandbox, jsonError, runInProcess, type Sandbox } from './sandbox.js';

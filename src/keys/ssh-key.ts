@@ -177,6 +177,8 @@ function parseOpenSshSection(section: Uint8Array, publicBlob: Uint8Array): Parse
     return { problem: 'the private key does not match its public key' };
   }
   const [D, P, Q] = [bigint(d), bigint(p), bigint(q)];
+  if (P < 2n || Q < 2n) return { problem: 'the ssh-rsa private key is malformed' };
+  // OpenSSH stores no CRT exponents; a JWK needs them
   const jwk = {
     kty: 'RSA',
     n: base64url(n),

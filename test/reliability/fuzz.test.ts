@@ -1,8 +1,10 @@
 // Fuzzing every parser that sees untrusted input: it returns or throws a CofferError, nothing else,
 // and every input finishes within a time bound. Inputs are random text and random edits of real
 // files (which reach far deeper than random text). FUZZ_RUNS scales the runs (the stress config sets it).
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +14,8 @@ import { openFile } from '../../src/file/secrets-file.js';
 import { parseEncryptedValue } from '../../src/format/encrypted-value.js';
 import { parseKeyPath } from '../../src/format/key-path.js';
 import { parseMetadata } from '../../src/format/metadata.js';
+import { parseAgeRecipient } from '../../src/keys/age.js';
+import { parseSshIdentity } from '../../src/keys/age-ssh.js';
 import { getStore } from '../../src/format/stores/index.js';
 import type { PlainValue, StoreName } from '../../src/format/tree.js';
 import { parseCofferConfig } from '../../src/policy/coffer-config.js';
@@ -83,9 +87,30 @@ function editsOf(text: string): fc.Arbitrary<string> {
   });
 }
 
+/** Random byte edits of a binary blob (an SSH key's wire form): overwrite, insert or cut. */
+function byteEditsOf(bytes: Buffer): fc.Arbitrary<Buffer> {
+  const edit = fc.record({ at: fc.nat({ max: Math.max(0, bytes.length - 1) }), remove: fc.nat({ max: 4 }), insert: fc.uint8Array({ maxLength: 4 }) });
+  return fc.array(edit, { minLength: 1, maxLength: 3 }).map((edits) => {
+    let result = bytes;
+    for (const { at, remove, insert } of edits) {
+      const position = Math.min(at, result.length);
+      result = Buffer.concat([result.subarray(0, position), insert, result.subarray(position + remove)]);
+    }
+    return result;
+  });
+}
+
 let fixtures: TamperFixture[];
+let ssh: { ed25519: { key: string; pub: string }; rsa: { key: string; pub: string }; rsaPem: string };
 beforeAll(async () => {
   fixtures = await buildFixtures(await makeTamperKeys());
+  const dir = mkdtempSync(join(tmpdir(), 'coffer-fuzz-ssh-'));
+  const keygen = (name: string, ...args: string[]) => {
+    execFileSync('ssh-keygen', ['-q', ...args, '-N', '', '-f', join(dir, name)], { stdio: 'ignore' });
+    return { key: readFileSync(join(dir, name), 'utf8'), pub: readFileSync(join(dir, `${name}.pub`), 'utf8').trim() };
+  };
+  ssh = { ed25519: keygen('ed', '-t', 'ed25519'), rsa: keygen('rsa', '-t', 'rsa', '-b', '2048'), rsaPem: keygen('pem', '-t', 'rsa', '-b', '2048', '-m', 'PEM').key };
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('fuzzing parsers: only CofferError, bounded time', () => {
@@ -159,6 +184,40 @@ describe('fuzzing parsers: only CofferError, bounded time', () => {
     fc.assert(
       fc.property(fc.oneof(fc.string({ maxLength: 200 }), editsOf(real), fc.constantFrom('version: *a\n', `a: &a [x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\nversion: 1\n`)), (text) =>
         mustBeSafe('parseCofferConfig', text, () => parseCofferConfig(text, '/repo/coffer.yaml', '/repo')),
+      ),
+      { numRuns: RUNS * 2 },
+    );
+  });
+
+  it('SSH public keys as age recipients', () => {
+    const real = ssh.ed25519.pub.split(' ')[1]!;
+    const blob = Buffer.from(real, 'base64');
+    const line = fc.oneof(
+      fc.string({ maxLength: 120 }).map((text) => `ssh-ed25519 ${text}`),
+      editsOf(ssh.ed25519.pub),
+      editsOf(ssh.rsa.pub),
+      byteEditsOf(blob).map((bytes) => `ssh-ed25519 ${bytes.toString('base64')} x@y`),
+      byteEditsOf(Buffer.from(ssh.rsa.pub.split(' ')[1]!, 'base64')).map((bytes) => `ssh-rsa ${bytes.toString('base64')}`),
+    );
+    fc.assert(fc.property(line, (text) => mustBeSafe('parseAgeRecipient (ssh)', text, () => parseAgeRecipient(text, 1))), { numRuns: RUNS * 3 });
+  });
+
+  it('SSH private keys as identities: a problem, never a throw', () => {
+    const body = (text: string) => Buffer.from(text.split('\n').slice(1, -2).join(''), 'base64');
+    const armor = (bytes: Buffer) => `-----BEGIN OPENSSH PRIVATE KEY-----\n${bytes.toString('base64')}\n-----END OPENSSH PRIVATE KEY-----\n`;
+    const input = fc.oneof(
+      editsOf(ssh.ed25519.key),
+      editsOf(ssh.rsaPem),
+      byteEditsOf(body(ssh.ed25519.key)).map(armor),
+      byteEditsOf(body(ssh.rsa.key)).map(armor),
+      fc.string({ maxLength: 200 }).map((text) => `-----BEGIN OPENSSH PRIVATE KEY-----\n${text}\n-----END OPENSSH PRIVATE KEY-----\n`),
+    );
+    fc.assert(
+      fc.property(input, (text) =>
+        mustBeSafe('parseSshIdentity', text, () => {
+          const result = parseSshIdentity(Buffer.from(text));
+          if (!('identity' in result) && typeof result.problem !== 'string') throw new Error('no problem given');
+        }),
       ),
       { numRuns: RUNS * 2 },
     );

@@ -11,7 +11,8 @@ import { constants, createHash, createPublicKey, generateKeyPairSync, type KeyOb
 import { CofferError } from '../errors.js';
 import { AgeIdentity, x25519PrivateKey, x25519PublicBytes, x25519SharedSecret } from './age.js';
 import { decodeRawBase64, encodeRawBase64, hkdf, openChaCha, sealChaCha, type Stanza } from './age-file.js';
-import { formatSshPublicKey, type Parsed, parseSshPrivateKey, type SshPrivateKey, type SshPublicKey } from './ssh-key.js';
+import { formatSshPublicKey, type Parsed, type SshPrivateKey, type SshPublicKey } from './ssh-key.js';
+import { parseSshPrivateKey } from './ssh-private-key.js';
 
 const ED25519_LABEL = 'age-encryption.org/v1/ssh-ed25519';
 const RSA_LABEL = Buffer.from('age-encryption.org/v1/ssh-rsa');

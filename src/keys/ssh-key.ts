@@ -1,9 +1,9 @@
-// SSH keys as age knows them (the ssh-ed25519 and ssh-rsa recipient types): the OpenSSH public key
-// line (`ssh-ed25519 AAAA... comment`), the SSH wire format, and unencrypted private keys in the
-// `openssh-key-v1` format (and PEM RSA/PKCS#8, which ssh-keygen wrote before 7.8). Formats only:
-// the age stanzas that use these keys are in age-ssh.ts.
+// SSH public keys as age knows them (the ssh-ed25519 and ssh-rsa recipient types): the OpenSSH
+// public key line (`ssh-ed25519 AAAA... comment`) and the SSH wire format. Formats only, and all a
+// recipient check needs; private keys are in ssh-private-key.ts, the age stanzas in age-ssh.ts
+// (both loaded only when an SSH key is used).
 
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 
 export type SshKeyType = 'ssh-ed25519' | 'ssh-rsa';
 
@@ -25,16 +25,13 @@ export type SshPrivateKey =
 export type Parsed<T> = { key: T } | { problem: string; passphrase?: true; unsupported?: true };
 
 const SUPPORTED: readonly string[] = ['ssh-ed25519', 'ssh-rsa'] satisfies SshKeyType[];
-const OPENSSH_BEGIN = '-----BEGIN OPENSSH PRIVATE KEY-----';
-const OPENSSH_END = '-----END OPENSSH PRIVATE KEY-----';
-const MAGIC = 'openssh-key-v1\0';
 /** age refuses smaller RSA keys. */
 const MIN_RSA_BITS = 2048;
 
-class Truncated extends Error {}
+export class Truncated extends Error {}
 
 /** Reads the SSH wire format (RFC 4251: uint32 lengths, strings, mpints); throws Truncated past the end. */
-class WireReader {
+export class WireReader {
   offset = 0;
   constructor(readonly bytes: Uint8Array) {}
 
@@ -71,13 +68,13 @@ class WireReader {
   }
 }
 
-function wireString(bytes: Uint8Array): Buffer {
+export function wireString(bytes: Uint8Array): Buffer {
   const length = Buffer.alloc(4);
   length.writeUInt32BE(bytes.length, 0);
   return Buffer.concat([length, bytes]);
 }
 
-function wireMpint(bytes: Uint8Array): Buffer {
+export function wireMpint(bytes: Uint8Array): Buffer {
   let start = 0;
   while (start < bytes.length && bytes[start] === 0) start++;
   const value = bytes.subarray(start);
@@ -140,120 +137,9 @@ export function parseSshPublicKey(line: string): Parsed<SshPublicKey> {
   return parsed.unsupported ? { problem: `the key data does not hold an ${type} key` } : { problem: parsed.problem };
 }
 
-/** The wire form of an RSA public key (for PEM keys, which do not carry it). */
-function rsaPublicWire(n: Uint8Array, e: Uint8Array): Uint8Array {
-  return Buffer.concat([wireString(Buffer.from('ssh-rsa')), wireMpint(e), wireMpint(n)]);
-}
-
-const base64url = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
-const bigint = (bytes: Uint8Array) => (bytes.length ? BigInt(`0x${Buffer.from(bytes).toString('hex')}`) : 0n);
-function bigintBytes(value: bigint): Buffer {
-  const hex = value.toString(16);
-  return Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex');
-}
-
-/** Reads the unencrypted private section of an openssh-key-v1 file. */
-function parseOpenSshSection(section: Uint8Array, publicBlob: Uint8Array): Parsed<SshPrivateKey> {
-  const reader = new WireReader(section);
-  const check = reader.uint32();
-  if (reader.uint32() !== check) return { problem: 'the private key is corrupt (check bytes differ)' };
-  const type = reader.text();
-  const declared = parseSshPublicKeyBlob(publicBlob);
-  if ('problem' in declared) return declared;
-  const publicKey = declared.key;
-  if (type !== publicKey.type) return { problem: 'the private key does not match its public key' };
-  if (type === 'ssh-ed25519') {
-    const pub = reader.string();
-    const secret = reader.string();
-    if (pub.length !== 32 || secret.length !== 64) return { problem: 'the ssh-ed25519 private key has a bad length' };
-    if (!Buffer.from(pub).equals(Buffer.from(publicKey.ed25519!)) || !Buffer.from(secret.subarray(32)).equals(Buffer.from(pub))) {
-      return { problem: 'the private key does not match its public key' };
-    }
-    return { key: { type, publicKey, seed: new Uint8Array(secret.subarray(0, 32)) } };
-  }
-  const [n, e, d, iqmp, p, q] = [reader.mpint(), reader.mpint(), reader.mpint(), reader.mpint(), reader.mpint(), reader.mpint()];
-  if (!n || !e || !d || !iqmp || !p || !q) return { problem: 'the ssh-rsa private key is malformed' };
-  if (!Buffer.from(n).equals(Buffer.from(publicKey.rsa!.n)) || !Buffer.from(e).equals(Buffer.from(publicKey.rsa!.e))) {
-    return { problem: 'the private key does not match its public key' };
-  }
-  const [D, P, Q] = [bigint(d), bigint(p), bigint(q)];
-  if (P < 2n || Q < 2n) return { problem: 'the ssh-rsa private key is malformed' };
-  // OpenSSH stores no CRT exponents; a JWK needs them
-  const jwk = {
-    kty: 'RSA',
-    n: base64url(n),
-    e: base64url(e),
-    d: base64url(d),
-    p: base64url(p),
-    q: base64url(q),
-    dp: base64url(bigintBytes(D % (P - 1n))),
-    dq: base64url(bigintBytes(D % (Q - 1n))),
-    qi: base64url(iqmp),
-  };
-  try {
-    return { key: { type, publicKey, privateKey: createPrivateKey({ key: jwk, format: 'jwk' }) } };
-  } catch {
-    return { problem: 'the ssh-rsa private key is malformed' };
-  }
-}
-
-function parseOpenSsh(text: string): Parsed<SshPrivateKey> {
-  const body = text.slice(text.indexOf(OPENSSH_BEGIN) + OPENSSH_BEGIN.length, text.indexOf(OPENSSH_END));
-  const bytes = Buffer.from(body.replace(/\s+/g, ''), 'base64');
-  const reader = new WireReader(bytes);
-  if (bytes.subarray(0, MAGIC.length).toString('latin1') !== MAGIC) return { problem: 'not an openssh-key-v1 private key' };
-  reader.offset = MAGIC.length;
-  const cipher = reader.text();
-  const kdf = reader.text();
-  reader.string(); // kdf options
-  if (cipher !== 'none' || kdf !== 'none') return { problem: 'the ssh private key is passphrase-protected', passphrase: true };
-  if (reader.uint32() !== 1) return { problem: 'the file holds more than one ssh key' };
-  const publicBlob = reader.string();
-  const section = reader.string();
-  return parseOpenSshSection(section, publicBlob);
-}
-
-/** PEM keys (`BEGIN RSA PRIVATE KEY`, `BEGIN PRIVATE KEY`) through node's own parser. */
-function parsePem(text: string): Parsed<SshPrivateKey> {
-  if (/^Proc-Type:\s*4,ENCRYPTED/m.test(text) || text.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----')) {
-    return { problem: 'the ssh private key is passphrase-protected', passphrase: true };
-  }
-  let privateKey: KeyObject;
-  try {
-    privateKey = createPrivateKey({ key: text, format: 'pem' });
-  } catch {
-    return { problem: 'the PEM private key is malformed' };
-  }
-  const jwk = privateKey.export({ format: 'jwk' });
-  if (privateKey.asymmetricKeyType === 'ed25519' && jwk.d && jwk.x) {
-    const ed25519 = Buffer.from(jwk.x, 'base64url');
-    const wire = Buffer.concat([wireString(Buffer.from('ssh-ed25519')), wireString(ed25519)]);
-    return { key: { type: 'ssh-ed25519', publicKey: { type: 'ssh-ed25519', wire, ed25519 }, seed: Buffer.from(jwk.d, 'base64url') } };
-  }
-  if (privateKey.asymmetricKeyType === 'rsa' && jwk.n && jwk.e) {
-    const parsed = parseSshPublicKeyBlob(rsaPublicWire(Buffer.from(jwk.n, 'base64url'), Buffer.from(jwk.e, 'base64url')));
-    return 'problem' in parsed ? parsed : { key: { type: 'ssh-rsa', publicKey: parsed.key, privateKey } };
-  }
-  return { problem: `${privateKey.asymmetricKeyType ?? 'this kind of'} keys cannot be age identities (only ssh-ed25519 and ssh-rsa)`, unsupported: true };
-}
-
 /** True if the bytes look like an SSH private key file (not an age key file). */
 export function isSshPrivateKeyText(text: string): boolean {
   return /^\s*-----BEGIN (OPENSSH|RSA|EC|DSA|ENCRYPTED)? ?PRIVATE KEY-----/.test(text);
-}
-
-/** Parses an SSH private key file; passphrase-protected keys are reported, never decrypted. */
-export function parseSshPrivateKey(bytes: Uint8Array): Parsed<SshPrivateKey> {
-  const text = Buffer.from(bytes).toString('latin1');
-  try {
-    if (text.includes(OPENSSH_BEGIN) && text.includes(OPENSSH_END)) return parseOpenSsh(text);
-    if (/-----BEGIN (RSA |ENCRYPTED )?PRIVATE KEY-----/.test(text)) return parsePem(text);
-  } catch (error) {
-    if (error instanceof Truncated) return { problem: 'the ssh private key is truncated' };
-    throw error;
-  }
-  if (/^\s*(ssh-|ecdsa-|sk-)\S+ [A-Za-z0-9+/=]+/.test(text)) return { problem: 'it is an ssh public key, not the private key' };
-  return { problem: 'not an ssh private key (expected -----BEGIN OPENSSH PRIVATE KEY-----)' };
 }
 
 /** `type base64` of a public key, without the comment: how an identity names its recipient. */

@@ -11,7 +11,8 @@ import { CofferError } from '../../src/errors.js';
 import { dearmorAgeFile, parseAgeHeader } from '../../src/keys/age-file.js';
 import { ed25519ToX25519, parseSshIdentity, sshTag } from '../../src/keys/age-ssh.js';
 import { AgeIdentity, generateAgeIdentity, parseAgeRecipient, unwrapWithAgeIdentities, wrapForAgeRecipient } from '../../src/keys/age.js';
-import { parseSshPrivateKey, parseSshPublicKey } from '../../src/keys/ssh-key.js';
+import { parseSshPublicKey } from '../../src/keys/ssh-key.js';
+import { parseSshPrivateKey } from '../../src/keys/ssh-private-key.js';
 
 interface SshKey {
   privatePath: string;

@@ -8,8 +8,9 @@
 // Loads nothing but node:fs and node:path: a hit must not pay for the parsers, nor for node:crypto
 // (3-5 ms to load), so the key's inputs (policy bytes included) are stored and compared exactly,
 // and only the file name is a short non-cryptographic hash of them.
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readFileSync, rmSync, statSync, } from 'node:fs';
 import { join } from 'node:path';
+import { isOwnedAndPrivate, writeCacheFile } from '../io/user-cache.js';
 import { VERSION } from '../version.js';
 import type { FileRevision, KeyEvent } from './history.js';
 
@@ -97,7 +98,7 @@ export function readAnswer(gitdir: string, key: AnswerKey, head: string): FileAn
     fd = openSync(answerFile(gitdir, key.name, head), 'r');
     // whoever can write the file decides what log shows: only the user's own, writable by nobody else
     const stat = fstatSync(fd);
-    if ((process.getuid && stat.uid !== process.getuid()) || (stat.mode & 0o022) !== 0) return undefined;
+    if (!isOwnedAndPrivate(stat)) return undefined;
     data = JSON.parse(readFileSync(fd, 'utf8')) as Partial<FileAnswer>;
   } catch {
     return undefined;
@@ -142,17 +143,14 @@ export function listAnswerHeads(gitdir: string, key: AnswerKey): string[] {
 export function writeAnswer(gitdir: string, record: FileHistoryRecord, key: AnswerKey, environments: Record<string, string>): void {
   const answer: FileAnswer = { ...record, format: FORMAT, version: VERSION, source: key.source, environments };
   const file = answerFile(gitdir, key.name, record.head);
-  const temp = `${file}.${process.pid}.tmp`;
+  if (!writeCacheFile(file, JSON.stringify(answer))) return;
   try {
-    mkdirSync(answersDir(gitdir), { recursive: true });
-    writeFileSync(temp, JSON.stringify(answer), { mode: 0o600 });
-    renameSync(temp, file);
     const heads = listAnswerHeads(gitdir, key);
     if (heads.length <= KEPT_PER_KEY) return;
     const byAge = heads.map((head) => ({ head, time: statSync(answerFile(gitdir, key.name, head)).mtimeMs })).sort((a, b) => a.time - b.time);
     for (const { head } of byAge.slice(0, heads.length - KEPT_PER_KEY)) if (head !== record.head) rmSync(answerFile(gitdir, key.name, head), { force: true });
   } catch {
-    rmSync(temp, { force: true });
+    // pruning is best effort too
   }
 }
 

@@ -4,9 +4,9 @@
 // 0600; an unreadable or foreign file, or one another user could have written, is ignored and
 // rebuilt. Lives in .git, so it is never committed; it holds nothing a clone of the repository does
 // not already hold in clear.
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, } from 'node:fs';
 import { join } from 'node:path';
-import { isOwnedAndPrivate } from '../io/user-cache.js';
+import { isOwnedAndPrivate, writeCacheFile } from '../io/user-cache.js';
 import type { GitCommit } from './repository.js';
 
 const VERSION = 1;
@@ -90,16 +90,7 @@ export function openHistoryCache(gitdir: string): HistoryCache {
       dirty = true;
     },
     save() {
-      if (!dirty) return;
-      const temp = `${file}.${process.pid}.tmp`;
-      try {
-        mkdirSync(dir, { recursive: true, mode: 0o700 });
-        writeFileSync(temp, JSON.stringify(data), { mode: 0o600 });
-        renameSync(temp, file);
-        dirty = false;
-      } catch {
-        rmSync(temp, { force: true });
-      }
+      if (dirty && writeCacheFile(file, JSON.stringify(data))) dirty = false;
     },
   };
 }

@@ -7,14 +7,14 @@
 // loader costs more); it `require`s only ajv's runtime helpers and FORMATS, given here. Entries are
 // written atomically (0600 in a 0700 directory) and used only when they belong to this user and
 // nobody else can write them; anything unusable falls back silently to compiling.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, } from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import equalModule from 'ajv/dist/runtime/equal.js';
 import ucs2lengthModule from 'ajv/dist/runtime/ucs2length.js';
 import validationErrorModule from 'ajv/dist/runtime/validation_error.js';
-import { isOwnedAndPrivate as isTrusted, userCacheDirectory } from '../io/user-cache.js';
+import { isOwnedAndPrivate as isTrusted, userCacheDirectory, writeCacheFile } from '../io/user-cache.js';
 import { VERSION } from '../version.js';
 import { AJV_VERSION } from './ajv-version.js';
 import { FORMATS } from './formats.js';
@@ -77,20 +77,6 @@ function readEntry(path: string, directory: string): CacheEntry | undefined {
   }
 }
 
-function writeEntry(path: string, directory: string, entry: CacheEntry): void {
-  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    fs.mkdirSync(directory, { recursive: true, mode: 0o700 });
-    fs.writeFileSync(temp, JSON.stringify(entry), { mode: 0o600, flag: 'wx' });
-    fs.renameSync(temp, path);
-  } catch {
-    try {
-      fs.rmSync(temp, { force: true });
-    } catch {
-      // nothing was written
-    }
-  }
-}
 
 function fromEntry(entry: CacheEntry, file: string, values: ValidateFunction | undefined): UserSchema {
   const validateShape = instantiate(entry.shape);
@@ -127,7 +113,8 @@ export async function loadUserSchema(text: string, file: string, options: { dire
     const shape = validatorCode(schema.validateShape);
     const values = options.values ? validatorCode(schema.validateValues) : cached?.values;
     if (shape !== undefined && isSelfContained(shape) && (values === undefined || isSelfContained(values))) {
-      writeEntry(path, directory!, { root: schema.root, shape, ...(values !== undefined ? { values } : {}) });
+      const entry: CacheEntry = { root: schema.root, shape, ...(values !== undefined ? { values } : {}) };
+      writeCacheFile(path, JSON.stringify(entry));
     }
   }
   return schema;

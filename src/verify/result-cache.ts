@@ -8,10 +8,10 @@
 // .git/coffer/ (like the history cache), else in the user cache directory; it is written
 // atomically, holds only what this run used (plus, on a run over some paths, older entries up to
 // a cap), and anything unreadable, foreign or not owned by this user is ignored.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, } from 'node:crypto';
 import * as fs from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { isOwnedAndPrivate, userCacheDirectory } from '../io/user-cache.js';
+import { isOwnedAndPrivate, userCacheDirectory, writeCacheFile } from '../io/user-cache.js';
 import { VERSION } from '../version.js';
 import type { DateFacts, DatedValue } from './dates.js';
 import { type Problem, RULES } from './report.js';
@@ -155,20 +155,6 @@ function readCacheFile(path: string, inUserCache: boolean): CacheFile {
   }
 }
 
-function writeCacheFile(path: string, data: CacheFile): void {
-  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    fs.mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    fs.writeFileSync(temp, JSON.stringify(data), { mode: 0o600, flag: 'wx' });
-    fs.renameSync(temp, path);
-  } catch {
-    try {
-      fs.rmSync(temp, { force: true });
-    } catch {
-      // nothing was written
-    }
-  }
-}
 
 /** The entries of `previous` kept beside this run's: none after a whole run, older ones up to the cap after a run over some paths. */
 function keep<T>(previous: Record<string, T>, used: Map<string, T>, partial: boolean): Record<string, T> {
@@ -220,13 +206,14 @@ export function openVerifyCache(location: { path: string; inUserCache: boolean }
     save() {
       const dropsSome = !options.partial && (Object.keys(data.files).length > usedFiles.size || Object.keys(data.schemas).length > usedSchemas.size);
       if (!changed && !dropsSome) return;
-      writeCacheFile(location.path, {
+      const file: CacheFile = {
         format: CACHE_FORMAT,
         version: VERSION,
         ...(data.policy ? { policy: data.policy } : {}),
         schemas: keep(data.schemas, usedSchemas, options.partial),
         files: keep(data.files, usedFiles, options.partial),
-      });
+      };
+      writeCacheFile(location.path, JSON.stringify(file));
     },
   };
 }

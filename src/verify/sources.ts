@@ -160,16 +160,20 @@ async function nativeIndexSource(top: string, root: string): Promise<FileSource 
     fallback ??= isomorphicIndexSource(top, root);
     return (await fallback).read(path);
   };
+  return { ...stagedSource(root, staged, read), close: () => objects.close() };
+}
+
+/** A source over the index's entries (path -> size) and a reader of their blobs. */
+function stagedSource(root: string, entries: ReadonlyMap<string, { size: number }>, read: (path: string) => Promise<Uint8Array | undefined>): FileSource {
   return {
     kind: 'index',
     root,
-    list: async () => [...staged.keys()].filter((path) => !path.split('/').some((part) => SKIPPED_DIRECTORIES.has(part))).sort(),
+    list: async () => [...entries.keys()].filter((path) => !path.split('/').some((part) => SKIPPED_DIRECTORIES.has(part))).sort(),
     read,
     async load(path, limit) {
-      const size = staged.get(path)?.size;
+      const size = entries.get(path)?.size;
       return { size, content: size === undefined || size > limit ? undefined : await read(path) };
     },
-    close: () => objects.close(),
   };
 }
 
@@ -198,14 +202,5 @@ async function isomorphicIndexSource(top: string, root: string): Promise<FileSou
     const { blob } = await git.readBlob({ fs, dir: top, oid: entry.oid, cache });
     return blob;
   };
-  return {
-    kind: 'index',
-    root,
-    list: async () => [...entries.keys()].filter((path) => !path.split('/').some((part) => SKIPPED_DIRECTORIES.has(part))).sort(),
-    read,
-    async load(path, limit) {
-      const size = entries.get(path)?.size;
-      return { size, content: size === undefined || size > limit ? undefined : await read(path) };
-    },
-  };
+  return stagedSource(root, entries, read);
 }

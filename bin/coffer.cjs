@@ -40,7 +40,7 @@ const MONTH_MS = 30 * 24 * 60 * 60 * 1000;
  * here instead: a chunk's require('./chunk-X.js') goes straight to its file, and each chunk is
  * compiled through vm.Script with the cached data of an earlier run; chunks compiled without it
  * have their code (with every function the run compiled) written at exit. Entries are keyed by
- * chunk name, length and build (V8 checks only the source length), written atomically 0600 in a
+ * chunk name, length and build digest (V8 checks only the source length), written atomically 0600 in a
  * private directory, and removed a month after they were written (the next run writes them
  * again); any failure just means compiling as usual. Node 22+ caches compiled code itself
  * (module.enableCompileCache), so there the bundle loads the usual way.
@@ -59,14 +59,20 @@ function loadBundle(cacheDir) {
   const fresh = [];
   const chunks = new Map();
   const paths = Module._nodeModulePaths(bundle);
-  // A build rewrites every chunk, the entry included, so the entry's mtime names the build; with
-  // each chunk's length it keys the chunk's entry (one stat per run, not one per chunk).
+  // scripts/bundle.mjs writes a digest of every chunk to build-id: with the chunk's name and length
+  // it keys the chunk's entry (file mtimes cannot: npm packs every file with the same one). No
+  // build-id, no cache.
   let build;
+  try {
+    build = fs.readFileSync(`${bundle}${path.sep}build-id`, 'latin1').trim() || undefined;
+  } catch {
+    build = undefined;
+  }
+  const cached = cacheDir !== undefined && build !== undefined;
   const compile = (content, name, filename) => {
     let cacheFile;
     let cachedData;
-    if (cacheDir) {
-      build ??= Math.trunc(fs.statSync(entry).mtimeMs);
+    if (cached) {
       cacheFile = `${cacheDir}${path.sep}${name.slice(0, -3)}-${content.length}-${build}.v8`;
       if (readable) {
         try {

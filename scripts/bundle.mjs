@@ -9,6 +9,7 @@
 // `node scripts/bundle.mjs [--analyze [COMMAND-MODULE]]` builds into dist/cli/; with --analyze it
 // also prints what loads at start-up and for one command module (e.g. `--analyze verify`): each
 // chunk's size and its largest inputs. Other scripts (bench/) import bundleCli to build the same way.
+import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -49,7 +50,10 @@ export async function bundleCli(outdir = join(root, 'dist', 'cli')) {
     plugins: [lazyChildProcess],
     logLevel: 'warning',
   });
-  for (const name of readdirSync(outdir).filter((file) => file.endsWith('.js'))) {
+  // the build's identity for bin/coffer.cjs's code cache: a digest of every chunk (mtimes say
+  // nothing once npm has packed the files, and V8 checks a cached script only by its length)
+  const digest = createHash('sha256');
+  for (const name of readdirSync(outdir).filter((file) => file.endsWith('.js')).sort()) {
     const path = join(outdir, name);
     const converted = await transform(readFileSync(path, 'utf8'), {
       format: 'cjs',
@@ -62,8 +66,10 @@ export async function bundleCli(outdir = join(root, 'dist', 'cli')) {
       logLevel: 'warning',
     });
     writeFileSync(path, converted.code);
+    digest.update(`${name}\0${converted.code}\0`);
   }
   writeFileSync(join(outdir, 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
+  writeFileSync(join(outdir, 'build-id'), `${digest.digest('hex').slice(0, 16)}\n`);
   return result.metafile;
 }
 

@@ -1,7 +1,7 @@
 // bin/coffer.cjs keeps V8's compiled code of the bundle in the user cache directory: written once,
 // private, used by later runs, and never a reason for a run to fail.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import * as Module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +38,7 @@ describe('code cache of the bundled CLI', () => {
     expect(entries().length).toBeGreaterThan(0);
     if (!nodeCachesItself) {
       for (const name of entries()) {
-        expect(name).toMatch(/^[\w-]+-\d+-\d+\.v8$/);
+        expect(name).toMatch(/^[\w-]+-\d+-[0-9a-f]{16}\.v8$/);
         expect(statSync(join(cacheDir(), name)).mode & 0o777).toBe(0o600);
       }
       const before = modified();
@@ -75,4 +75,28 @@ describe('code cache of the bundled CLI', () => {
     expect(off.stdout.trim()).toBe(version);
     expect(existsSync(cacheHome)).toBe(false);
   });
+
+  it('a new build is compiled afresh even when every file has the old mtime and length (as npm packs them)', () => {
+    // a copy of the package, every mtime set to npm's fixed one
+    const pkg = join(dir, 'package');
+    mkdirSync(join(pkg, 'bin'), { recursive: true });
+    cpSync(join(root, 'bin', 'coffer.cjs'), join(pkg, 'bin', 'coffer.cjs'));
+    cpSync(join(root, 'dist', 'cli'), join(pkg, 'dist', 'cli'), { recursive: true });
+    const npmTime = new Date('1985-10-26T08:15:00Z');
+    const settle = () => {
+      for (const name of readdirSync(join(pkg, 'dist', 'cli'))) utimesSync(join(pkg, 'dist', 'cli', name), npmTime, npmTime);
+    };
+    settle();
+    const runPackage = () => spawnSync(process.execPath, [join(pkg, 'bin', 'coffer.cjs'), '--version'], { cwd: dir, env: { PATH: process.env.PATH, HOME: dir, XDG_CACHE_HOME: cacheHome }, encoding: 'utf8', timeout: 20_000 });
+    expect(runPackage().stdout.trim()).toBe(version);
+    // "the next release": the same chunk, the same length, other content, and a new build id
+    const chunk = readdirSync(join(pkg, 'dist', 'cli')).find((name) => name.endsWith('.js') && readFileSync(join(pkg, 'dist', 'cli', name), 'utf8').includes(`VERSION="${version}"`))!;
+    const next = `${version.slice(0, -1)}${version.endsWith('9') ? '8' : '9'}`;
+    const source = readFileSync(join(pkg, 'dist', 'cli', chunk), 'utf8');
+    writeFileSync(join(pkg, 'dist', 'cli', chunk), source.replace(`VERSION="${version}"`, `VERSION="${next}"`));
+    writeFileSync(join(pkg, 'dist', 'cli', 'build-id'), 'a-later-build\n');
+    settle();
+    expect(runPackage().stdout.trim()).toBe(next);
+  });
 });
+

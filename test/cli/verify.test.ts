@@ -178,6 +178,17 @@ describe('coffer verify', () => {
     expect(commit.status).not.toBe(0);
     expect(commit.stderr).toContain('[not-encrypted]');
     expect(git(sb.dir, 'log', '--oneline')).not.toContain('leak');
+    // --keyless: the same block, and the hook never decrypts (a key in the environment is not used)
+    const keyless = await sb.run(['hook', 'install', '--keyless', '--command', `"${process.execPath}" "${bin}"`]);
+    expect(keyless.code, keyless.stderr).toBe(0);
+    expect(keyless.stderr).toContain('verify --staged --keyless');
+    expect(await sb.read('.git/hooks/pre-commit')).toMatch(/ verify --staged --keyless\n$/);
+    const again = spawnSync('git', ['commit', '-q', '-m', 'leak'], { cwd: sb.dir, encoding: 'utf8', env: { ...sb.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' } });
+    expect(again.status).not.toBe(0);
+    expect(again.stderr).toContain('[not-encrypted]');
+    expect(again.stdout + again.stderr).toContain('(keyless, staged)');
+    expect(commit.stdout + commit.stderr).toMatch(/files? decrypted/);
+    git(sb.dir, 'rm', '-q', '--cached', 'secrets/prod/leak.env');
   });
 });
 

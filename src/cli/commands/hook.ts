@@ -12,6 +12,13 @@ const MARKER = '# installed by coffer hook install';
 export interface HookOptions {
   force?: boolean;
   command?: string;
+  /** Run the keyless checks only, even where the developer has a key. */
+  keyless?: boolean;
+}
+
+/** What the hook runs after the command that starts coffer. */
+function verifyArguments(options: HookOptions): string {
+  return options.keyless ? 'verify --staged --keyless' : 'verify --staged';
 }
 
 /** The hooks directory: core.hooksPath is not read; `.git` may be a file pointing elsewhere (worktrees). */
@@ -23,12 +30,12 @@ async function hooksDirectory(top: string): Promise<string> {
   return join(dir, 'hooks');
 }
 
-export function hookScript(command: string): string {
+export function hookScript(command: string, options: HookOptions = {}): string {
   return `#!/bin/sh
 ${MARKER}
 # Blocks a commit whose staged secrets files fail \`coffer verify\` (plaintext secrets, tampered
 # files, recipients outside the policy, schema errors). Bypass once with \`git commit --no-verify\`.
-exec ${command} verify --staged
+exec ${command} ${verifyArguments(options)}
 `;
 }
 
@@ -39,10 +46,17 @@ export function registerHookCommand(program: Command, context: CliContext): void
     .description('install a git pre-commit hook that runs `coffer verify --staged`')
     .option('--force', 'replace an existing pre-commit hook that coffer did not write')
     .option('--command <command>', 'how the hook starts coffer', 'coffer')
-    .addHelpText('after', '\nWith the pre-commit framework, add the hook from .pre-commit-hooks.yaml instead (see the README).')
+    .option('--keyless', 'only the checks that need no key, even where a key is at hand (every run answered from the verify cache for unchanged files; leave MACs and values to CI)')
+    .addHelpText(
+      'after',
+      `
+Without --keyless, a developer who has a key also gets the checks that decrypt (MACs, values,
+strength, reuse) on every commit; those are never cached, so each commit decrypts every secrets file.
+With the pre-commit framework, add the hook from .pre-commit-hooks.yaml instead (see the README).`,
+    )
     .action(async (options: HookOptions) => {
       const path = await installPreCommitHook(context, options);
-      context.stderr.write(`installed ${path}: every commit now runs \`${(options.command ?? 'coffer').trim()} verify --staged\`\n`);
+      context.stderr.write(`installed ${path}: every commit now runs \`${(options.command ?? 'coffer').trim()} ${verifyArguments(options)}\`\n`);
     });
 }
 
@@ -62,7 +76,7 @@ export async function installPreCommitHook(context: CliContext, options: HookOpt
   const command = (options.command ?? 'coffer').trim();
   if (command === '' || /[\n\r]/.test(command)) throw new CofferError('USAGE', '--command must be one line');
   await mkdir(dir, { recursive: true });
-  await writeFile(path, hookScript(command));
+  await writeFile(path, hookScript(command, options));
   await chmod(path, 0o755);
   return path;
 }

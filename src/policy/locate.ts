@@ -21,6 +21,15 @@ export function nodeConfigSources(): ConfigSources {
   };
 }
 
+/** A config file's text, or CONFIG_NOT_FOUND naming it. */
+export async function readConfigFile(path: string, sources: ConfigSources): Promise<string> {
+  try {
+    return await sources.readFile(path);
+  } catch (error) {
+    throw new CofferError('CONFIG_NOT_FOUND', `cannot read config file ${path}`, { cause: error, data: { file: path } });
+  }
+}
+
 export interface FindPolicyOptions {
   /** `--config FILE`. */
   configPath?: string;

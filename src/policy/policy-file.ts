@@ -2,7 +2,7 @@
 // directory; in one directory coffer.yaml wins. An explicit path (--config, COFFER_CONFIG,
 // SOPS_CONFIG) is read as coffer.yaml when its name is coffer.yaml, else as .sops.yaml.
 
-import { dirname, } from 'node:path';
+import { dirname } from 'node:path';
 import { CofferError } from '../errors.js';
 import { type RecipientFlags, recipientsFromFlags } from '../keys/recipients.js';
 import { type CofferConfig, environmentFor, parseCofferConfig, planForEnvironment, policyPath } from './coffer-config.js';
@@ -14,21 +14,14 @@ import {
   resolveRecipients,
   type SopsConfig,
 } from './sops-config.js';
+import { findPolicyFile, type FindPolicyOptions, readConfigFile } from './locate.js';
 
 export type Policy = { kind: 'coffer'; config: CofferConfig } | { kind: 'sops'; config: SopsConfig };
-
-import { findPolicyFile, type FindPolicyOptions } from './locate.js';
 
 export { findPolicyFile, type FindPolicyOptions };
 
 export async function loadCofferConfig(path: string, sources: ConfigSources = nodeConfigSources()): Promise<CofferConfig> {
-  let text: string;
-  try {
-    text = await sources.readFile(path);
-  } catch (error) {
-    throw new CofferError('CONFIG_NOT_FOUND', `cannot read config file ${path}`, { cause: error, data: { file: path } });
-  }
-  return parseCofferConfig(text, path, dirname(path));
+  return parseCofferConfig(await readConfigFile(path, sources), path, dirname(path));
 }
 
 /** The policy that applies in `cwd` (coffer.yaml first), or undefined. */

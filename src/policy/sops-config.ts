@@ -6,7 +6,7 @@ import { SELECTION_RULE_KEYS, type SelectionRule, type SelectionRuleKind } from 
 import { parseAgeRecipient } from '../keys/age.js';
 import type { RecipientGroup } from '../keys/key-groups.js';
 import { type RecipientFlags, recipientsFromFlags } from '../keys/recipients.js';
-
+import { type ConfigSources, findSopsConfig, nodeConfigSources, readConfigFile } from './locate.js';
 
 export interface CreationRule {
   /** The regex text as written (RE2 syntax; matched as a JS RegExp). */
@@ -26,8 +26,6 @@ export interface SopsConfig {
   creationRules: CreationRule[];
   stores: { yamlIndent?: number; jsonIndent?: number };
 }
-
-import { type ConfigSources, findSopsConfig, nodeConfigSources } from './locate.js';
 
 export { type ConfigSources, findSopsConfig, nodeConfigSources };
 
@@ -187,13 +185,7 @@ export function toRegExp(pattern: string, onError: () => Error): RegExp {
 }
 
 export async function loadSopsConfig(path: string, sources: ConfigSources = nodeConfigSources()): Promise<SopsConfig> {
-  let text: string;
-  try {
-    text = await sources.readFile(path);
-  } catch (error) {
-    throw new CofferError('CONFIG_NOT_FOUND', `cannot read config file ${path}`, { cause: error, data: { file: path } });
-  }
-  return parseSopsConfig(text, path);
+  return parseSopsConfig(await readConfigFile(path, sources), path);
 }
 
 /** The path SOPS matches `path_regex` against: relative to the config's directory when inside it, else absolute. */

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleCli } from '../scripts/bundle.mjs';
+import { median } from './stats.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const temp = mkdtempSync(join(tmpdir(), 'coffer-bench-rotate-'));
@@ -17,12 +18,6 @@ const node = process.execPath;
 const repo = join(temp, 'repo');
 const home = join(temp, 'home');
 const env = { PATH: process.env.PATH, HOME: home, GIT_CONFIG_NOSYSTEM: '1', SOPS_AGE_KEY_FILE: join(home, 'key.txt') };
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
 
 function run(argv, extraEnv = {}) {
   const start = process.hrtime.bigint();

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './stats.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const coffer = join(root, 'bin', 'coffer.cjs');
@@ -59,12 +60,6 @@ function spawn(argv, options = {}) {
   if (result.error) throw result.error;
   if (result.status !== 0) throw new Error(`\`${argv.slice(1).join(' ')}\` exited with ${result.status}: ${result.stderr}`);
   return result;
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 /** Median wall time of whole-process runs; `before` runs untimed before each run. */

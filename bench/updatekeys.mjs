@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './stats.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const coffer = join(root, 'bin', 'coffer.cjs');
@@ -45,9 +46,8 @@ try {
     times.push(performance.now() - start);
     if (!result.stderr.includes(`${FILES} of ${FILES} files updated`)) throw new Error(`unexpected summary: ${result.stderr.slice(-200)}`);
   }
-  times.sort((a, b) => a - b);
-  const median = times[Math.floor(times.length / 2)];
-  console.log(`coffer updatekeys --all: ${FILES} files, ${RECIPIENTS} recipients (+1 each): median ${median.toFixed(0)} ms of ${runs} runs (${(median / FILES).toFixed(1)} ms per file)`);
+  const ms = median(times);
+  console.log(`coffer updatekeys --all: ${FILES} files, ${RECIPIENTS} recipients (+1 each): median ${ms.toFixed(0)} ms of ${runs} runs (${(ms / FILES).toFixed(1)} ms per file)`);
 } finally {
   rmSync(temp, { recursive: true, force: true });
 }

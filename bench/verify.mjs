@@ -12,6 +12,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './stats.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const coffer = join(root, 'bin', 'coffer.cjs');
@@ -27,12 +28,6 @@ function spawn(argv, options = {}) {
   const result = spawnSync(argv[0], argv.slice(1), { env, cwd: join(temp, 'repo'), encoding: 'utf8', ...options });
   if (result.error) throw result.error;
   return result;
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 function time(argv, options) {

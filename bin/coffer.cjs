@@ -14,6 +14,9 @@ if (!fs.existsSync(entry)) {
   process.exit(1);
 }
 
+// These two mirror userCacheDirectory and isOwnedAndPrivate in src/io/user-cache.ts: this file runs
+// before the bundle is loaded, and loading it for them would cost the start-up the cache saves.
+
 /** Where compiled code is kept: the user cache directory, per node version (V8 rejects another's anyway). */
 function codeCacheDirectory(env) {
   if (env.COFFER_NO_CODE_CACHE) return undefined;

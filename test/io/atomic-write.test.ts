@@ -2,9 +2,9 @@ import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, lst
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CofferError } from '../../src/errors.js';
 import { readExistingFile, readFileIfExists, removeStaleTempFiles, writeFileAtomic } from '../../src/io/atomic-write.js';
 import { bundleHarness, type Harness, runProcess } from './harness.js';
+import { rejection } from '../helpers/errors.js';
 
 let dir: string;
 let harness: Harness;
@@ -21,16 +21,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-async function caught(promise: Promise<unknown>): Promise<CofferError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(CofferError);
-    return error as CofferError;
-  }
-  throw new Error('expected a CofferError');
-}
 
 describe('writeFileAtomic', () => {
   it('creates a new file with mode 0644 by default, or the mode asked for', async () => {
@@ -73,7 +63,7 @@ describe('writeFileAtomic', () => {
   });
 
   it('fails with WRITE_FAILED when the directory does not exist', async () => {
-    const error = await caught(writeFileAtomic(join(dir, 'missing', 'secrets.yaml'), 'password: hunter2\n'));
+    const error = await rejection(writeFileAtomic(join(dir, 'missing', 'secrets.yaml'), 'password: hunter2\n'));
     expect(error.code).toBe('WRITE_FAILED');
     expect(error.message).toContain('ENOENT');
     expect(error.message).not.toContain('hunter2');
@@ -83,7 +73,7 @@ describe('writeFileAtomic', () => {
     const target = join(dir, 'secrets.yaml');
     await mkdir(target);
     await writeFile(join(target, 'inside'), 'keep');
-    const error = await caught(writeFileAtomic(target, 'password: hunter2\n'));
+    const error = await rejection(writeFileAtomic(target, 'password: hunter2\n'));
     expect(error.code).toBe('WRITE_FAILED');
     expect(error.message).not.toContain('hunter2');
     expect(await readFile(join(target, 'inside'), 'utf8')).toBe('keep');
@@ -113,8 +103,8 @@ describe('reading', () => {
   });
 
   it('reports FILE_UNREADABLE for a directory and FILE_NOT_FOUND for a required missing file', async () => {
-    expect((await caught(readFileIfExists(dir))).code).toBe('FILE_UNREADABLE');
-    const missing = await caught(readExistingFile(join(dir, 'nope.yaml')));
+    expect((await rejection(readFileIfExists(dir))).code).toBe('FILE_UNREADABLE');
+    const missing = await rejection(readExistingFile(join(dir, 'nope.yaml')));
     expect(missing.code).toBe('FILE_NOT_FOUND');
     expect(missing.message).toContain('nope.yaml');
   });

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CofferError } from '../../src/errors.js';
 import { chooseEditor, editInPrivateDir } from '../../src/io/editor.js';
+import { rejection } from '../helpers/errors.js';
 
 const fakeEditor = fileURLToPath(new URL('./fixtures/fake-editor.mjs', import.meta.url));
 const editorCommand = `'${process.execPath}' '${fakeEditor}'`;
@@ -41,15 +41,6 @@ async function editorRuns(): Promise<EditorRun[]> {
     .map((line) => JSON.parse(line) as EditorRun);
 }
 
-async function caught(promise: Promise<unknown>): Promise<CofferError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(CofferError);
-  return error as CofferError;
-}
-
 describe('editInPrivateDir', () => {
   it('returns the edited text; the file lived 0600 in a 0700 dir (on /dev/shm) that is gone afterwards', async () => {
     const edited = await editInPrivateDir({ fileName: 'config/secrets.yaml', content, env: editorEnv('rewrite') });
@@ -69,7 +60,7 @@ describe('editInPrivateDir', () => {
   });
 
   it('fails with EDITOR_FAILED when the editor exits non-zero, and removes the dir', async () => {
-    const error = await caught(editInPrivateDir({ fileName: 's.yaml', content, env: editorEnv('fail') }));
+    const error = await rejection(editInPrivateDir({ fileName: 's.yaml', content, env: editorEnv('fail') }));
     expect(error.code).toBe('EDITOR_FAILED');
     expect(error.message).toContain('exited with code 1');
     expect(error.message).not.toContain('hunter2');
@@ -79,7 +70,7 @@ describe('editInPrivateDir', () => {
 
   it('fails with EDITOR_FAILED when the editor does not exist', async () => {
     const env = { PATH: process.env.PATH, EDITOR: 'coffer-no-such-editor' };
-    expect((await caught(editInPrivateDir({ fileName: 's.yaml', content, env }))).message).toContain('not found');
+    expect((await rejection(editInPrivateDir({ fileName: 's.yaml', content, env }))).message).toContain('not found');
   });
 
   it('prefers $VISUAL over $EDITOR and passes the arguments in it', async () => {
@@ -110,7 +101,7 @@ describe('editInPrivateDir', () => {
   });
 
   it('aborts with EDITOR_FAILED on invalid text when the user declines', async () => {
-    const error = await caught(
+    const error = await rejection(
       editInPrivateDir({
         fileName: 's.yaml',
         content,
@@ -126,7 +117,7 @@ describe('editInPrivateDir', () => {
 
   it('aborts without asking when there is no terminal', async () => {
     expect(process.stdin.isTTY).not.toBe(true);
-    const error = await caught(
+    const error = await rejection(
       editInPrivateDir({ fileName: 's.yaml', content, env: editorEnv('invalid'), onInvalid: () => 'invalid' }),
     );
     expect(error.code).toBe('EDITOR_FAILED');

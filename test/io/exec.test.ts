@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CofferError } from '../../src/errors.js';
 import { runWithEnvironment, runWithFile } from '../../src/io/exec.js';
 import { bundleHarness, type Harness, startProcess } from './harness.js';
+import { rejection } from '../helpers/errors.js';
 
 const reporter = fileURLToPath(new URL('./fixtures/report-process.mjs', import.meta.url));
 const secret = 'sup3r-s3cret-value';
@@ -41,15 +41,6 @@ async function seen(): Promise<Seen> {
   return JSON.parse(await readFile(report, 'utf8')) as Seen;
 }
 
-async function caught(promise: Promise<unknown>): Promise<CofferError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(CofferError);
-  return error as CofferError;
-}
-
 const vars = new Map([['COFFER_TEST_SECRET', secret]]);
 
 describe('runWithEnvironment', () => {
@@ -82,10 +73,10 @@ describe('runWithEnvironment', () => {
   });
 
   it('fails with COMMAND_FAILED for a missing program and refuses a NUL by variable name only', async () => {
-    const missing = await caught(runWithEnvironment(['coffer-no-such-command'], vars));
+    const missing = await rejection(runWithEnvironment(['coffer-no-such-command'], vars));
     expect(missing.code).toBe('COMMAND_FAILED');
     expect(missing.message).toContain('coffer-no-such-command');
-    const nul = await caught(runWithEnvironment(['true'], new Map([['TOKEN', `${secret}\0x`]])));
+    const nul = await rejection(runWithEnvironment(['true'], new Map([['TOKEN', `${secret}\0x`]])));
     expect(nul.code).toBe('UNSUPPORTED_VALUE');
     expect(nul.message).toContain('TOKEN');
     expect(nul.message).not.toContain(secret);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { splitSecret } from '../../src/crypto/shamir.js';
-import { CofferError, NoIdentityMatchError } from '../../src/errors.js';
+import { NoIdentityMatchError } from '../../src/errors.js';
 import { armorAgeFile, dearmorAgeFile } from '../../src/keys/age-file.js';
 import { AgeIdentity, generateAgeIdentity, wrapForAgeRecipient } from '../../src/keys/age.js';
 import {
@@ -16,6 +16,7 @@ import {
   unwrapDataKey,
   wrapDataKey,
 } from '../../src/keys/key-groups.js';
+import { rejection } from '../helpers/errors.js';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/sops');
 const FIXTURE_IDENTITY = 'AGE-SECRET-KEY-1QXRVEJH9S4NQU0FPD6V79ESZQ8S6PXH3L8V40EVPTHFH6KNKD4DQ7SKC4P';
@@ -34,15 +35,6 @@ beforeAll(async () => {
 });
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
-
-async function rejection(promise: Promise<unknown>): Promise<CofferError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(CofferError);
-  return error as CofferError;
-}
 
 /** Plain-map form of a metadata key group, as the metadata parser gives it. */
 function mapsOf(lists: Record<string, Record<string, unknown>[]>): Map<string, Map<string, unknown>[]> {

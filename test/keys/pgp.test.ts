@@ -11,6 +11,7 @@ import { AgeIdentity, generateAgeIdentity } from '../../src/keys/age.js';
 import { type PgpKeyEntry, unwrapDataKey, wrapDataKey } from '../../src/keys/key-groups.js';
 import { createGpgKeySource, type GpgRun, normalizeFingerprint, sameFingerprint, spawnGpg } from '../../src/keys/pgp.js';
 import { createGnupgHome, FIXTURE_PGP_FINGERPRINT, type GnupgHome } from '../helpers/gnupg.js';
+import { rejection } from '../helpers/errors.js';
 
 const PGP_FIXTURES = join(import.meta.dirname, '../fixtures/sops/pgp');
 
@@ -24,15 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([keyring?.remove(), empty?.remove()]);
 });
-
-async function rejection(promise: Promise<unknown>): Promise<CofferError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(CofferError);
-  return error as CofferError;
-}
 
 /** The single pgp entry and the one encrypted value of a SOPS fixture, read without coffer's stores. */
 interface Fixture {

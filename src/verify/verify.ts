@@ -127,6 +127,16 @@ function pathFilter(options: VerifyOptions, root: string): ((path: string) => bo
   return (path) => wanted.some((want) => want === '' || path === want || path.startsWith(`${want}/`));
 }
 
+/** The value under `key`, made and stored on first use: the run's per-path and per-environment lookups. */
+function getOrAdd<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
+}
+
 function looksEncrypted(text: string): boolean {
   return text.includes('sops') && text.includes('ENC[');
 }
@@ -175,29 +185,13 @@ async function verifySource(options: VerifyOptions, found: { kind: 'coffer' | 's
   // every key input of a file but its own: the policy's bytes here, its environment, plan and schema below
   const policyDigest = cacheKey('policy', found.kind, policyName, text);
   const expectedText = new Map<unknown, string>();
-  const expectationOf = (environment: string | undefined, expected: FileTarget['expected']) => {
-    let written = expectedText.get(expected ?? environment);
-    if (written === undefined) {
-      written = JSON.stringify([environment ?? null, expected ?? null]);
-      expectedText.set(expected ?? environment, written);
-    }
-    return written;
-  };
+  const expectationOf = (environment: string | undefined, expected: FileTarget['expected']) =>
+    getOrAdd(expectedText, expected ?? environment, () => JSON.stringify([environment ?? null, expected ?? null]));
   // the policy, environment, recipients and schema of a file in one digest, made once per environment and schema
-  const contexts = new Map<string, Map<string, string>>();
-  const contextOf = (expectation: string, schemaDigest: string) => {
-    let bySchema = contexts.get(expectation);
-    if (!bySchema) {
-      bySchema = new Map();
-      contexts.set(expectation, bySchema);
-    }
-    let digest = bySchema.get(schemaDigest);
-    if (digest === undefined) {
-      digest = cacheKey('context', policyDigest, expectation, schemaDigest);
-      bySchema.set(schemaDigest, digest);
-    }
-    return digest;
-  };
+  // (keyed by the schema's hex digest, or '', then a space: no two pairs give one key)
+  const contexts = new Map<string, string>();
+  const contextOf = (expectation: string, schemaDigest: string) =>
+    getOrAdd(contexts, `${schemaDigest} ${expectation}`, () => cacheKey('context', policyDigest, expectation, schemaDigest));
   let checkKeyless: ReturnType<typeof loadKeylessChecks> | undefined;
   const recipientNames = policy.kind === 'coffer' ? indexRecipientKeys(policy.config) : new Map<string, string>();
   const describeKey = (key: string) => nameKey(recipientNames, key);
@@ -210,34 +204,13 @@ async function verifySource(options: VerifyOptions, found: { kind: 'coffer' | 's
   // Reads run ahead of the checks, a few dozen at a time: the checks are synchronous and the
   // files small, so waiting on each read in turn would leave the process idle most of the time.
   const reads = new Map<string, Promise<{ size: number | undefined; content: Uint8Array | undefined }>>();
-  const readAhead = (path: string) => {
-    let pending = reads.get(path);
-    if (!pending) {
-      pending = source.load(path, MAX_VERIFY_BYTES);
-      reads.set(path, pending);
-    }
-    return pending;
-  };
+  const readAhead = (path: string) => getOrAdd(reads, path, () => source.load(path, MAX_VERIFY_BYTES));
   // each path's environments, looked up once (the read-ahead filter and the checks both need them)
   const lookups = new Map<string, ReturnType<typeof matchEnvironments>>();
-  const environmentsOf = (config: CofferConfig, path: string) => {
-    let matches = lookups.get(path);
-    if (!matches) {
-      matches = matchEnvironments(config, path);
-      lookups.set(path, matches);
-    }
-    return matches;
-  };
+  const environmentsOf = (config: CofferConfig, path: string) => getOrAdd(lookups, path, () => matchEnvironments(config, path));
   // each environment's recipients, resolved once for all its files
   const plans = new Map<PolicyEnvironment, ReturnType<typeof planForEnvironment>>();
-  const planOf = (config: CofferConfig, environment: PolicyEnvironment) => {
-    let plan = plans.get(environment);
-    if (!plan) {
-      plan = planForEnvironment(config, environment);
-      plans.set(environment, plan);
-    }
-    return plan;
-  };
+  const planOf = (config: CofferConfig, environment: PolicyEnvironment) => getOrAdd(plans, environment, () => planForEnvironment(config, environment));
   const worthReading = (path: string) => {
     const store = detectStore(path);
     return PROBED_STORES.has(store) || (policy.kind === 'coffer' ? environmentsOf(policy.config, path).length > 0 : true);
@@ -318,9 +291,7 @@ async function verifySource(options: VerifyOptions, found: { kind: 'coffer' | 's
       for (const secret of keyed.secrets) {
         runKey ??= randomBytes(32);
         const digest = createHmac('sha256', runKey).update(secret.value).digest('base64');
-        const list = seen.get(digest) ?? [];
-        list.push({ file: path, keyPath: secret.keyPath, environment: environment?.name });
-        seen.set(digest, list);
+        getOrAdd(seen, digest, () => []).push({ file: path, keyPath: secret.keyPath, environment: environment?.name });
       }
       if (keyed.secrets.length > 0) decryptedText.set(path, { content, store });
     }
@@ -342,7 +313,7 @@ async function verifySource(options: VerifyOptions, found: { kind: 'coffer' | 's
         severity: across ? 'error' : 'warning',
         hint: `give each its own value: coffer set ${place.file} ${place.keyPath} --generate`,
       });
-      reusedIn.set(place.file, [...(reusedIn.get(place.file) ?? []), found]);
+      getOrAdd(reusedIn, place.file, () => []).push(found);
       problems.push(found);
     }
   }

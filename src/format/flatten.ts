@@ -67,7 +67,7 @@ function splitFlatKey(flatKey: string): { head: string; steps: PathStep[] } {
   return { head, steps };
 }
 
-type Draft = { kind: 'map'; entries: Map<string, Draft> } | { kind: 'list'; items: Map<number, Draft> } | { kind: 'leaf'; value: string };
+type Draft = { kind: 'map' | 'list'; children: Map<string | number, Draft> } | { kind: 'leaf'; value: string };
 
 function invalid(flatKey: string): CofferError {
   return new CofferError('METADATA_INVALID', `flattened metadata key ${flatKey} conflicts with another key`, {
@@ -76,41 +76,28 @@ function invalid(flatKey: string): CofferError {
 }
 
 function childDraft(parent: Draft, step: PathStep, next: PathStep | undefined, flatKey: string, leaf?: string): Draft {
-  const make = (): Draft =>
-    leaf !== undefined
-      ? { kind: 'leaf', value: leaf }
-      : next?.kind === 'list'
-        ? { kind: 'list', items: new Map() }
-        : { kind: 'map', entries: new Map() };
-  if (parent.kind === 'map' && step.kind === 'map') {
-    let child = parent.entries.get(step.key);
-    if (!child) {
-      child = make();
-      parent.entries.set(step.key, child);
-    } else if (leaf !== undefined || child.kind === 'leaf') throw invalid(flatKey);
+  if (parent.kind === 'leaf' || parent.kind !== step.kind) throw invalid(flatKey);
+  const key = step.kind === 'map' ? step.key : step.index;
+  const child = parent.children.get(key);
+  if (child) {
+    if (leaf !== undefined || child.kind === 'leaf') throw invalid(flatKey);
     return child;
   }
-  if (parent.kind === 'list' && step.kind === 'list') {
-    let child = parent.items.get(step.index);
-    if (!child) {
-      child = make();
-      parent.items.set(step.index, child);
-    } else if (leaf !== undefined || child.kind === 'leaf') throw invalid(flatKey);
-    return child;
-  }
-  throw invalid(flatKey);
+  const made: Draft = leaf !== undefined ? { kind: 'leaf', value: leaf } : { kind: next?.kind ?? 'map', children: new Map() };
+  parent.children.set(key, made);
+  return made;
 }
 
 function finishDraft(draft: Draft, where: string): PlainValue {
   if (draft.kind === 'leaf') return draft.value;
   if (draft.kind === 'map') {
     const map: PlainMap = new Map();
-    for (const [key, child] of draft.entries) map.set(key, finishDraft(child, where + MAP_SEPARATOR + key));
+    for (const [key, child] of draft.children) map.set(String(key), finishDraft(child, where + MAP_SEPARATOR + key));
     return map;
   }
   const list: PlainValue[] = [];
-  for (let index = 0; index < draft.items.size; index++) {
-    const child = draft.items.get(index);
+  for (let index = 0; index < draft.children.size; index++) {
+    const child = draft.children.get(index);
     if (!child) {
       throw new CofferError('METADATA_INVALID', `flattened metadata list ${where} is missing item ${index}`, {
         data: { key: where, index },
@@ -126,7 +113,7 @@ function finishDraft(draft: Draft, where: string): PlainValue {
  * Values stay text: callers parse `shamir_threshold` and `mac_only_encrypted` themselves.
  */
 export function unflattenMetadata(entries: Iterable<readonly [string, string]>, prefix: string): PlainMap {
-  const root: Draft = { kind: 'map', entries: new Map() };
+  const root: Draft = { kind: 'map', children: new Map() };
   for (const [flatKey, value] of entries) {
     if (!flatKey.startsWith(prefix)) continue;
     const { head, steps } = splitFlatKey(flatKey.slice(prefix.length));

@@ -23,7 +23,8 @@ export interface RecipientOptions {
   filenameOverride?: string;
 }
 
-const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+/** Commander's argument parser for a repeatable option: every value, in order. */
+export const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 export function addIdentityOptions(command: Command): Command {
   return command

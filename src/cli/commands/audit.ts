@@ -11,7 +11,7 @@ import { formatTable } from '../table.js';
 import { type CliContext, writeJson } from '../context.js';
 import { type HistoryCommandOptions, type HistoryScope, loadHistoryScope } from '../git-history.js';
 import { addGitHubOptions, type GitHubCommandOptions } from '../github-remote.js';
-import { addIdentityOptions } from '../options.js';
+import { addIdentityOptions, collect } from '../options.js';
 import { startProgress } from '../progress.js';
 import { auditApprovals } from './audit-approvals.js';
 
@@ -67,8 +67,6 @@ export function gitSignatureVerifier(context: CliContext, dir: string): (commit:
       });
     });
 }
-
-const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 export function registerAuditCommand(program: Command, context: CliContext): void {
   const command = program

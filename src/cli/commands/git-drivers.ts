@@ -14,7 +14,7 @@ import { ExitSignal } from '../main.js';
 import type { CliContext } from '../context.js';
 import { absolutePath } from '../file-access.js';
 import { createKeyRing, loadCommandPolicy } from '../key-setup.js';
-import { addIdentityOptions, type KeyOptions } from '../options.js';
+import { addIdentityOptions, collect, type KeyOptions } from '../options.js';
 
 const read = async (context: CliContext, file: string) => new Uint8Array(await readFile(absolutePath(context, file)));
 
@@ -86,7 +86,7 @@ export function registerGitDriverCommands(program: Command, context: CliContext)
   const setup = program
     .command('git-setup')
     .description('register the coffer diff and merge drivers: .gitattributes lines and the repository\'s git config')
-    .option('--pattern <glob>', 'files to mark (repeatable; default: the file globs of coffer.yaml environments)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+    .option('--pattern <glob>', 'files to mark (repeatable; default: the file globs of coffer.yaml environments)', collect)
     .option('--command <cmd>', 'how git should run coffer', 'coffer')
     .option('--decrypt-diff', 'show decrypted values in git diff (needs a key; values reach your pager)')
     .option('--config <file>', 'path of coffer.yaml');

@@ -14,6 +14,7 @@ import { COFFER_CONFIG_NAME, parseCofferConfig } from '../../policy/coffer-confi
 import { findSopsConfig, parseSopsConfig, type SopsConfig } from '../../policy/sops-config.js';
 import { findRepositoryRoot } from '../../verify/sources.js';
 import { type CliContext, note } from '../context.js';
+import { collect } from '../options.js';
 import { askWithDefault, askYesNo } from '../prompt.js';
 
 interface InitOptions {
@@ -31,7 +32,6 @@ interface InitOptions {
   hook?: boolean;
 }
 
-const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const quote = (text: string) => JSON.stringify(text);
 const flowList = (items: readonly string[]) => `[${items.map((item) => (NAME.test(item) ? item : quote(item))).join(', ')}]`;

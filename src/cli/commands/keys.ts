@@ -12,7 +12,7 @@ import { absolutePath, modifyFile } from '../file-access.js';
 import { listEncryptedFiles, takeInventory, unmatchedGlobError } from '../../policy/inventory.js';
 import type { Policy } from '../../policy/policy-file.js';
 import { createKeyRing, loadCommandPolicy, resolveRecipientPlan } from '../key-setup.js';
-import { addIdentityOptions, addOutputOptions, addRecipientOptions, type KeyOptions, type RecipientOptions } from '../options.js';
+import { addIdentityOptions, addOutputOptions, addRecipientOptions, collect, type KeyOptions, type RecipientOptions } from '../options.js';
 import { startProgress } from '../progress.js';
 
 interface KeygenOptions {
@@ -34,8 +34,6 @@ interface RotateOptions extends KeyOptions, RotateDueOptions {
   addAge?: string[];
   rmAge?: string[];
 }
-
-const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 /**
  * Creates a key file exclusively with mode 0600: never overwrites an existing key. Missing parent

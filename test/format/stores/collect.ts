@@ -1,4 +1,6 @@
-// Test helper: the leaves a document visits, as comparable records.
+// Test helpers for the store tests: the leaves a document visits, as comparable records; the error a parse throws.
+import { CofferError } from '../../../src/errors.js';
+import type { Store } from '../../../src/format/stores/index.js';
 import type { StoreDocument } from '../../../src/format/tree.js';
 
 export interface SeenLeaf {
@@ -23,4 +25,15 @@ export function replaceLeaves(document: StoreDocument, pick: (path: string, valu
     if (leaf.isComment) return undefined;
     return pick(leaf.keyPath.join(':'), leaf.value) as never;
   });
+}
+
+/** The CofferError that parsing `text` as `file` throws; fails the test when it parses. */
+export function parseError(store: Store, text: string, file: string): CofferError {
+  try {
+    store.parse(text, file);
+  } catch (error) {
+    if (error instanceof CofferError) return error;
+    throw error;
+  }
+  throw new Error('expected a parse error');
 }

@@ -1,20 +1,9 @@
 import { describe, expect, test } from 'vitest';
-import { CofferError } from '../../../src/errors.js';
 import { getStore } from '../../../src/format/stores/index.js';
 import type { PlainMap } from '../../../src/format/tree.js';
-import { collectLeaves, replaceLeaves } from './collect.js';
+import { collectLeaves, parseError, replaceLeaves } from './collect.js';
 
 const json = getStore('json');
-
-function parseError(text: string): CofferError {
-  try {
-    json.parse(text, 'bad.json');
-  } catch (error) {
-    if (error instanceof CofferError) return error;
-    throw error;
-  }
-  throw new Error('expected a parse error');
-}
 
 describe('JSON store', () => {
   test.each([
@@ -85,7 +74,7 @@ describe('JSON store', () => {
     ['unterminated string', '{\n"a": "hunter2', 2],
     ['bad literal', '{"a": hunter2}', 1],
   ])('%s is a PARSE_ERROR with a line and no content', (_name, text, line) => {
-    const error = parseError(text);
+    const error = parseError(json, text, 'bad.json');
     expect(error.code).toBe('PARSE_ERROR');
     expect(error.data).toMatchObject({ file: 'bad.json', line });
     expect(error.message).not.toContain('hunter2');

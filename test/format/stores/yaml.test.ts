@@ -1,20 +1,9 @@
 import { describe, expect, test } from 'vitest';
-import { CofferError } from '../../../src/errors.js';
 import { getStore } from '../../../src/format/stores/index.js';
 import { type PlainMap, TimeValue } from '../../../src/format/tree.js';
-import { collectLeaves, replaceLeaves } from './collect.js';
+import { collectLeaves, parseError, replaceLeaves } from './collect.js';
 
 const yaml = getStore('yaml');
-
-function parseError(text: string): CofferError {
-  try {
-    yaml.parse(text, 'bad.yaml');
-  } catch (error) {
-    if (error instanceof CofferError) return error;
-    throw error;
-  }
-  throw new Error('expected a parse error');
-}
 
 const COMMENTED = `# top comment
 
@@ -227,7 +216,7 @@ describe('YAML store', () => {
     ['bad indentation', 'a:\n  b: hunter2\n c: 1\n', 3],
     ['unclosed flow', 'a: [hunter2\n', 2],
   ])('%s is a PARSE_ERROR naming the line, without the content', (_name, text, line) => {
-    const error = parseError(text);
+    const error = parseError(yaml, text, 'bad.yaml');
     expect(error.code).toBe('PARSE_ERROR');
     expect(error.data).toMatchObject({ file: 'bad.yaml', line });
     expect(error.message).toMatch(new RegExp(`^bad\\.yaml:${line}:\\d+: `));

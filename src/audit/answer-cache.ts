@@ -8,9 +8,9 @@
 // Loads nothing but node:fs and node:path: a hit must not pay for the parsers, nor for node:crypto
 // (3-5 ms to load), so the key's inputs (policy bytes included) are stored and compared exactly,
 // and only the file name is a short non-cryptographic hash of them.
-import { closeSync, fstatSync, openSync, readdirSync, readFileSync, rmSync, statSync, } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { isOwnedAndPrivate, writeCacheFile } from '../io/user-cache.js';
+import { readCacheFile, writeCacheFile } from '../io/user-cache.js';
 import { VERSION } from '../version.js';
 import type { FileRevision, KeyEvent } from './history.js';
 
@@ -92,22 +92,11 @@ const isRecord = (value: unknown): value is Record<string, string> => typeof val
 
 /** The stored answer for (key, head), or undefined when there is none or it is damaged or foreign. */
 export function readAnswer(gitdir: string, key: AnswerKey, head: string): FileAnswer | undefined {
-  let data: Partial<FileAnswer>;
-  let fd: number | undefined;
-  try {
-    fd = openSync(answerFile(gitdir, key.name, head), 'r');
-    // whoever can write the file decides what log shows: only the user's own, writable by nobody else
-    const stat = fstatSync(fd);
-    if (!isOwnedAndPrivate(stat)) return undefined;
-    data = JSON.parse(readFileSync(fd, 'utf8')) as Partial<FileAnswer>;
-  } catch {
-    return undefined;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+  // whoever can write the file decides what log shows: readCacheFile takes only the user's own, writable by nobody else
+  const data = readCacheFile(answerFile(gitdir, key.name, head)) as Partial<FileAnswer> | null | undefined;
   const valid =
-    data !== null &&
     typeof data === 'object' &&
+    data !== null &&
     data.format === FORMAT &&
     data.version === VERSION &&
     data.source === key.source &&

@@ -4,9 +4,8 @@
 // 0600; an unreadable or foreign file, or one another user could have written, is ignored and
 // rebuilt. Lives in .git, so it is never committed; it holds nothing a clone of the repository does
 // not already hold in clear.
-import { closeSync, fstatSync, openSync, readFileSync, } from 'node:fs';
 import { join } from 'node:path';
-import { isOwnedAndPrivate, writeCacheFile } from '../io/user-cache.js';
+import { readCacheFile, writeCacheFile } from '../io/user-cache.js';
 import type { GitCommit } from './repository.js';
 
 const VERSION = 1;
@@ -40,18 +39,9 @@ const person = (p: GitCommit['author']): Person => [p.name, p.email, p.timestamp
 const unperson = ([name, email, timestamp, timezoneOffset]: Person) => ({ name, email, timestamp, timezoneOffset });
 
 function load(path: string): CacheFile {
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, 'r');
-    // an entry another user could have written might hide a change from `coffer log`: start again
-    if (!isOwnedAndPrivate(fstatSync(fd))) throw new Error('not private');
-    const data = JSON.parse(readFileSync(fd, 'utf8')) as CacheFile;
-    if (data?.version === VERSION && typeof data.commits === 'object' && typeof data.paths === 'object' && typeof data.versions === 'object') return data;
-  } catch {
-    // missing, damaged or not ours: start again
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+  // an entry another user could have written might hide a change from `coffer log`: readCacheFile refuses it
+  const data = readCacheFile(path) as CacheFile | undefined;
+  if (data?.version === VERSION && typeof data.commits === 'object' && typeof data.paths === 'object' && typeof data.versions === 'object') return data;
   return { version: VERSION, commits: {}, paths: {}, versions: {} };
 }
 

@@ -1,6 +1,6 @@
 // coffer's per-user cache directory and the test every cache file read from it must pass. Caches
 // are only ever a shortcut: a file that fails the test is ignored, never trusted.
-import { mkdirSync, renameSync, rmSync, type Stats, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, type Stats, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 
 /** $XDG_CACHE_HOME/coffer, else ~/.cache/coffer; undefined without a usable home. */
@@ -15,6 +15,23 @@ export function userCacheDirectory(env: Readonly<Record<string, string | undefin
 export function isOwnedAndPrivate(info: Stats): boolean {
   const uid = process.getuid?.();
   return uid === undefined || (info.uid === uid && (info.mode & 0o022) === 0);
+}
+
+/**
+ * A cache file's JSON, or undefined when it is missing, damaged, or fails isOwnedAndPrivate (whoever
+ * can write a cache file decides what it answers). Checked on the open descriptor, not the path.
+ */
+export function readCacheFile(path: string): unknown {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    if (!isOwnedAndPrivate(fstatSync(fd))) return undefined;
+    return JSON.parse(readFileSync(fd, 'utf8')) as unknown;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 let temps = 0;

@@ -1,9 +1,9 @@
 // The one way caches are written: whole or not at all, private to the user.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isOwnedAndPrivate, writeCacheFile } from '../../src/io/user-cache.js';
+import { isOwnedAndPrivate, readCacheFile, writeCacheFile } from '../../src/io/user-cache.js';
 
 describe('writeCacheFile', () => {
   let dir: string;
@@ -28,5 +28,31 @@ describe('writeCacheFile', () => {
     writeFileSync(join(dir, 'file'), 'x');
     expect(writeCacheFile(join(dir, 'file', 'coffer', 'entry.json'), '{}')).toBe(false);
     expect(readdirSync(dir)).toEqual(['file']);
+  });
+});
+
+describe('readCacheFile', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'coffer-user-cache-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('gives the JSON of a file writeCacheFile wrote', () => {
+    const path = join(dir, 'coffer', 'entry.json');
+    writeCacheFile(path, '{"a":[1,"b"]}');
+    expect(readCacheFile(path)).toEqual({ a: [1, 'b'] });
+  });
+
+  it('ignores a missing or damaged file, and one another user could have written', () => {
+    expect(readCacheFile(join(dir, 'missing.json'))).toBeUndefined();
+    writeFileSync(join(dir, 'damaged.json'), '{"a":', { mode: 0o600 });
+    expect(readCacheFile(join(dir, 'damaged.json'))).toBeUndefined();
+    const shared = join(dir, 'shared.json');
+    writeFileSync(shared, '{"a":1}');
+    chmodSync(shared, 0o666);
+    expect(readCacheFile(shared)).toBeUndefined();
+    chmodSync(shared, 0o600);
+    expect(readCacheFile(shared)).toEqual({ a: 1 });
   });
 });

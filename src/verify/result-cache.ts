@@ -8,13 +8,14 @@
 // .git/coffer/ (like the history cache), else in the user cache directory; it is written
 // atomically, holds only what this run used (plus, on a run over some paths, older entries up to
 // a cap), and anything unreadable, foreign or not owned by this user is ignored.
-import { createHash, } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { isOwnedAndPrivate, userCacheDirectory, writeCacheFile } from '../io/user-cache.js';
 import { VERSION } from '../version.js';
 import type { DateFacts, DatedValue } from './dates.js';
 import { type Problem, RULES } from './report.js';
+import { findRepositoryRoot, gitDirectoryOf } from './sources.js';
 
 /** Bump when what an entry means changes within one coffer version. */
 export const CACHE_FORMAT = 1;
@@ -64,24 +65,6 @@ export function cacheKey(...parts: (string | Uint8Array)[]): string {
   return hash.digest('base64url');
 }
 
-/** The git directory of the repository around `dir` (`.git`, or where a `.git` file points), and the top of its working tree. */
-function findGitDirectory(dir: string): { top: string; gitdir: string } | undefined {
-  let current = dir;
-  for (let depth = 0; depth < 100; depth++) {
-    const dotGit = join(current, '.git');
-    const info = fs.statSync(dotGit, { throwIfNoEntry: false });
-    if (info?.isDirectory()) return { top: current, gitdir: dotGit };
-    if (info?.isFile()) {
-      const text = fs.readFileSync(dotGit, 'utf8');
-      return text.startsWith('gitdir: ') ? { top: current, gitdir: resolve(current, text.slice(8).trim()) } : undefined;
-    }
-    const parent = dirname(current);
-    if (parent === current) return undefined;
-    current = parent;
-  }
-  return undefined;
-}
-
 const shortHash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
 
 /**
@@ -89,15 +72,16 @@ const shortHash = (text: string) => createHash('sha256').update(text).digest('he
  * directory in the repository), else the user cache directory; undefined when there is neither.
  */
 export function verifyCacheLocation(root: string, env: Readonly<Record<string, string | undefined>>): { path: string; inUserCache: boolean } | undefined {
-  let repository: ReturnType<typeof findGitDirectory>;
+  const top = findRepositoryRoot(root);
+  let gitdir: string | undefined;
   try {
-    repository = findGitDirectory(root);
+    gitdir = top === undefined ? undefined : gitDirectoryOf(top);
   } catch {
-    repository = undefined;
+    gitdir = undefined;
   }
-  if (repository) {
-    const inside = relative(repository.top, root).split(sep).join('/');
-    return { path: join(repository.gitdir, 'coffer', inside === '' ? 'verify-cache.json' : `verify-cache-${shortHash(inside)}.json`), inUserCache: false };
+  if (top !== undefined && gitdir !== undefined) {
+    const inside = relative(top, root).split(sep).join('/');
+    return { path: join(gitdir, 'coffer', inside === '' ? 'verify-cache.json' : `verify-cache-${shortHash(inside)}.json`), inUserCache: false };
   }
   const directory = userCacheDirectory(env);
   return directory === undefined ? undefined : { path: join(directory, `verify-${shortHash(root)}.json`), inUserCache: true };
@@ -154,7 +138,6 @@ function readCacheFile(path: string, inUserCache: boolean): CacheFile {
     return emptyFile();
   }
 }
-
 
 /** The entries of `previous` kept beside this run's: none after a whole run, older ones up to the cap after a run over some paths. */
 function keep<T>(previous: Record<string, T>, used: Map<string, T>, partial: boolean): Record<string, T> {

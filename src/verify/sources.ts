@@ -93,15 +93,18 @@ export async function indexSource(root: string): Promise<FileSource> {
   return (await nativeIndexSource(top, root)) ?? (await isomorphicIndexSource(top, root));
 }
 
+/** The git directory of the working tree at `top`: `.git`, or where a `.git` file points; undefined for a `.git` file that points nowhere. */
+export function gitDirectoryOf(top: string): string | undefined {
+  const dotGit = join(top, '.git');
+  if (!fs.statSync(dotGit).isFile()) return dotGit;
+  const text = fs.readFileSync(dotGit, 'utf8');
+  return text.startsWith('gitdir: ') ? resolve(top, text.slice(8).trim()) : undefined;
+}
+
 /** The git directory of the working tree at `top` and the directory holding its objects (they differ in linked worktrees). */
 function gitDirectories(top: string): { gitdir: string; common: string } | undefined {
-  const dotGit = join(top, '.git');
-  let gitdir = dotGit;
-  if (fs.statSync(dotGit).isFile()) {
-    const text = fs.readFileSync(dotGit, 'utf8');
-    if (!text.startsWith('gitdir: ')) return undefined;
-    gitdir = resolve(top, text.slice(8).trim());
-  }
+  const gitdir = gitDirectoryOf(top);
+  if (gitdir === undefined) return undefined;
   let common = gitdir;
   try {
     common = resolve(gitdir, fs.readFileSync(join(gitdir, 'commondir'), 'utf8').trim());

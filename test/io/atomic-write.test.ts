@@ -1,20 +1,14 @@
 import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, lstat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readExistingFile, readFileIfExists, removeStaleTempFiles, writeFileAtomic } from '../../src/io/atomic-write.js';
-import { bundleHarness, type Harness, runProcess } from './harness.js';
+import { runProcess, useHarness } from './harness.js';
 import { rejection } from '../helpers/errors.js';
 
+const harness = useHarness();
 let dir: string;
-let harness: Harness;
 
-beforeAll(async () => {
-  harness = await bundleHarness();
-});
-afterAll(async () => {
-  await harness.dispose();
-});
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'coffer-atomic-'));
 });

@@ -3,9 +3,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runWithEnvironment, runWithFile } from '../../src/io/exec.js';
-import { bundleHarness, type Harness, startProcess } from './harness.js';
+import { startProcess, useHarness } from './harness.js';
 import { rejection } from '../helpers/errors.js';
 
 const reporter = fileURLToPath(new URL('./fixtures/report-process.mjs', import.meta.url));
@@ -20,15 +20,9 @@ interface Seen {
   content?: string;
 }
 
-let harness: Harness;
+const harness = useHarness();
 let dir: string;
 let report: string;
-beforeAll(async () => {
-  harness = await bundleHarness();
-});
-afterAll(async () => {
-  await harness.dispose();
-});
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'coffer-exec-'));
   report = join(dir, 'report.json');

@@ -7,13 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { afterAll, beforeAll } from 'vitest';
 
-export interface Harness {
+interface Harness {
   script: string;
   dispose(): Promise<void>;
 }
 
-export async function bundleHarness(): Promise<Harness> {
+async function bundleHarness(): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'coffer-io-harness-'));
   const script = join(dir, 'io-harness.mjs');
   await build({
@@ -26,6 +27,23 @@ export async function bundleHarness(): Promise<Harness> {
     logLevel: 'silent',
   });
   return { script, dispose: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** The bundled harness of a test file: built before its tests, removed after them. */
+export function useHarness(): { readonly script: string } {
+  let harness: Harness | undefined;
+  beforeAll(async () => {
+    harness = await bundleHarness();
+  });
+  afterAll(async () => {
+    await harness?.dispose();
+  });
+  return {
+    get script() {
+      if (!harness) throw new Error('the io harness is built in beforeAll');
+      return harness.script;
+    },
+  };
 }
 
 export interface Finished {

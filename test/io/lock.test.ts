@@ -3,20 +3,14 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CofferError } from '../../src/errors.js';
 import { readLockHolder, withFileLock } from '../../src/io/lock.js';
-import { bundleHarness, type Harness, runProcess, startProcess } from './harness.js';
+import { runProcess, startProcess, useHarness } from './harness.js';
 
+const harness = useHarness();
 let dir: string;
-let harness: Harness;
 
-beforeAll(async () => {
-  harness = await bundleHarness();
-});
-afterAll(async () => {
-  await harness.dispose();
-});
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'coffer-lock-'));
 });

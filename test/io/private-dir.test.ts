@@ -2,17 +2,11 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { choosePrivateBase, withPrivateTempDir, writePrivateFile } from '../../src/io/private-dir.js';
-import { bundleHarness, type Harness, startProcess } from './harness.js';
+import { startProcess, useHarness } from './harness.js';
 
-let harness: Harness;
-beforeAll(async () => {
-  harness = await bundleHarness();
-});
-afterAll(async () => {
-  await harness.dispose();
-});
+const harness = useHarness();
 
 const shmUsable = process.platform === 'linux' && existsSync('/dev/shm');
 

@@ -27,6 +27,11 @@ async function measure(cli: CliDir, args: string[]): Promise<number> {
   return result.ms;
 }
 
+/** The one-line summary both crash test files print. */
+export function formatCrashFigures(figures: CrashFigures): string {
+  return `crash points survived ${figures.points} (old version ${figures.old}, new version ${figures.new}); temp files left ${figures.tempFilesLeft} (ciphertext only), locks left ${figures.locksLeft}; none blocked the next run`;
+}
+
 export async function runCrashPoints(points: number, services = 100, keysPerService = 20): Promise<CrashFigures> {
   const seed = Number(process.env.CRASH_SEED ?? Date.now() % 100_000);
   console.log(`crash seed ${seed} (replay with CRASH_SEED=${seed})`);

@@ -2,7 +2,7 @@
 // (every position): builds real encrypted files, applies every mutation class and classifies.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { KeyRing } from '../../src/file/key-ring.js';
 import { encryptDocument, openFile, sealFile } from '../../src/file/secrets-file.js';
 import { getStore } from '../../src/format/stores/index.js';
@@ -10,7 +10,7 @@ import type { PlainMap, StoreName } from '../../src/format/tree.js';
 import type { Metadata } from '../../src/format/metadata.js';
 import { nodeKeySources } from '../../src/keys/identities.js';
 import { createKeyRing } from '../../src/keys/key-ring.js';
-import { FIXTURE_PGP_FINGERPRINT, type GnupgHome } from '../helpers/gnupg.js';
+import { createGnupgHome, FIXTURE_PGP_FINGERPRINT, type GnupgHome } from '../helpers/gnupg.js';
 import { keyRingFor, makeTestKey, planFor, type TestKey } from '../helpers/keys.js';
 import {
   classify,
@@ -72,6 +72,17 @@ export interface TamperKeys {
 
 export async function makeTamperKeys(): Promise<TamperKeys> {
   return { alice: await makeTestKey(), stranger: await makeTestKey() };
+}
+
+/** The tamper test files' set-up: fresh keys and a GnuPG home with the SOPS fixture key, made before the file's tests and removed after. */
+export function useTamperSetup(): { keys: TamperKeys; gnupg: GnupgHome } {
+  const setup = {} as { keys: TamperKeys; gnupg: GnupgHome };
+  beforeAll(async () => {
+    setup.keys = await makeTamperKeys();
+    setup.gnupg = await createGnupgHome({ importFixtureKey: true });
+  });
+  afterAll(() => setup.gnupg?.remove());
+  return setup;
 }
 
 /** Every store encrypted by coffer for one age key (with an older version), plus the SOPS age fixture. */

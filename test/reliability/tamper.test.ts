@@ -1,21 +1,14 @@
 // Every class of tampering with real encrypted files (YAML, JSON, dotenv, INI by coffer; the SOPS age
 // and PGP fixtures) is detected with the right error code or is provably harmless; the figures are printed.
 // The every-position variant is tamper.stress.ts.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGnupgHome, type GnupgHome } from '../helpers/gnupg.js';
-import { formatCounts, makeTamperKeys, runTamperSuite, type TamperKeys } from './tamper-suite.js';
+import { describe, expect, it } from 'vitest';
+import { formatCounts, runTamperSuite, useTamperSetup } from './tamper-suite.js';
 
-let keys: TamperKeys;
-let gnupg: GnupgHome;
-beforeAll(async () => {
-  keys = await makeTamperKeys();
-  gnupg = await createGnupgHome({ importFixtureKey: true });
-});
-afterAll(() => gnupg?.remove());
+const setup = useTamperSetup();
 
 describe('tamper mutation suite', () => {
   it('detects every mutation or proves it harmless', async () => {
-    const counts = await runTamperSuite(keys, { dense: false, truncationPoints: 40, armorFlipsPerKey: 6 }, gnupg);
+    const counts = await runTamperSuite(setup.keys, { dense: false, truncationPoints: 40, armorFlipsPerKey: 6 }, setup.gnupg);
     console.log(formatCounts(counts, process.env.TAMPER_VERBOSE === "1"));
     expect(counts.failures).toEqual([]);
     expect(counts.tried).toBeGreaterThan(1000);

@@ -11,7 +11,7 @@ import type { SecretHistory } from '../audit/history.js';
 import { CofferError } from '../errors.js';
 import { findRoot, type RefFs, repositoryPath, resolveRefNatively } from '../git/refs.js';
 import { ageIdentitySourcesExist, sshIdentitySourcesExist } from '../keys/identity-sources.js';
-import { type ConfigSources, findPolicyFile } from '../policy/locate.js';
+import { findPolicyFile } from '../policy/locate.js';
 import type { CliContext } from './context.js';
 import type { HistoryCommandOptions } from './git-history.js';
 
@@ -32,10 +32,6 @@ const syncRefFs: RefFs = {
     stat: async (path) => fs.statSync(path),
     readFile: async (path) => fs.readFileSync(path, 'utf8'),
   },
-};
-const syncConfigSources: ConfigSources = {
-  readFile: async (path) => fs.readFileSync(path, 'utf8'),
-  exists: async (path) => fs.existsSync(path),
 };
 
 export function realDir(path: string): string {
@@ -90,7 +86,7 @@ export function answerNeedsKeys(context: CliContext, options: HistoryCommandOpti
 
 /** The answer key of a repository path under the policy that applies in the working directory. */
 export async function fileAnswerKey(context: CliContext, options: HistoryCommandOptions, file: string, shallow: readonly string[], onWarning?: (message: string) => void): Promise<AnswerKey> {
-  const found = await findPolicyFile(context.cwd, { ...(options.config ? { configPath: options.config } : {}), env: context.env, ...(onWarning ? { onWarning } : {}) }, syncConfigSources);
+  const found = await findPolicyFile(context.cwd, { ...(options.config ? { configPath: options.config } : {}), env: context.env, ...(onWarning ? { onWarning } : {}) });
   const policy = found ? { kind: found.kind, path: found.path, bytes: fs.readFileSync(found.path) } : undefined;
   return answerKey({ file, shallow, ...(policy ? { policy } : {}) });
 }

@@ -14,11 +14,14 @@ export interface RemoteOptions extends GitLocation {
 
 const authOf = (token: string | undefined) => (token ? () => ({ username: 'x-access-token', password: token }) : undefined);
 
+/** The URL without its user info: a remote URL may carry a token (`https://x-access-token:TOKEN@host/...`). */
+const shownUrl = (url: string) => url.replace(/\/\/[^@/]*@/, '//');
+
 function remoteError(error: unknown, url: string, what: string): CofferError {
   if (error instanceof CofferError) return error;
   const code = (error as { code?: string }).code;
   const status = (error as { data?: { statusCode?: number } }).data?.statusCode;
-  const shown = url.replace(/\/\/[^@/]*@/, '//');
+  const shown = shownUrl(url);
   if (status === 401 || status === 403 || code === 'UserCanceledError') {
     return new CofferError('GITHUB_PERMISSION_DENIED', `${shown}: cannot ${what}: the remote refused the token${status ? ` (${status})` : ''}`, {
       hints: ['set GITHUB_TOKEN or pass --token with a token that has contents: write (classic tokens: repo)'],
@@ -55,7 +58,7 @@ export async function fetchBranch(options: RemoteOptions, branch: string): Promi
   try {
     const onAuth = authOf(options.token);
     const result = await git.fetch({ fs, http, dir, url, ref: branch, singleBranch: true, tags: false, ...(onAuth ? { onAuth } : {}) });
-    if (!result.fetchHead) throw new CofferError('PUSH_FAILED', `${url}: the remote has no branch ${branch}`);
+    if (!result.fetchHead) throw new CofferError('PUSH_FAILED', `${shownUrl(url)}: the remote has no branch ${branch}`);
     return result.fetchHead;
   } catch (error) {
     throw remoteError(error, url, `fetch ${branch}`);

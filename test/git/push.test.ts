@@ -106,4 +106,13 @@ describe('commitOnBranch and pushBranch', () => {
     const none = await readRemoteBranch({ fs, dir: work, url }, 'main').catch((error: unknown) => error);
     expect(isCofferError(none) && none.code).toBe('GITHUB_PERMISSION_DENIED');
   });
+
+  it('never shows a token carried in the remote URL', async () => {
+    // an empty remote answers a fetch with no head at all
+    createBareRepository(join(root, 'srv'), 'acme/empty.git');
+    const authed = server.repositoryUrl('acme/empty.git').replace('http://', `http://x-access-token:${TOKEN}@`);
+    const missing = await fetchBranch({ fs, dir: work, url: authed, token: TOKEN }, 'main').catch((error: unknown) => error);
+    expect(isCofferError(missing) && missing.code).toBe('PUSH_FAILED');
+    expect(String((missing as Error).message)).not.toContain(TOKEN);
+  });
 });

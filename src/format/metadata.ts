@@ -64,11 +64,6 @@ function textOf(value: PlainValue | undefined): string | undefined {
   return undefined;
 }
 
-/** Whether a document carries SOPS metadata at all (decides "encrypted file" vs "plaintext file"). */
-export function hasMetadata(map: PlainMap | undefined): map is PlainMap {
-  return map !== undefined;
-}
-
 export function parseMetadata(map: PlainValue | undefined, file: string): Metadata {
   if (map === undefined) {
     throw new CofferError('NOT_ENCRYPTED', `${file}: not an encrypted file (no sops metadata)`, {

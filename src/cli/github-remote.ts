@@ -24,7 +24,7 @@ export function addGitHubOptions(command: Command, push = true): Command {
 }
 
 /** The HTTPS URL git pushes to: the remote as it is when it is HTTP(S), else built from its host. */
-export function httpsRemoteUrl(remoteUrl: string | undefined, repository: GitHubRepository, apiUrl: string): string {
+function httpsRemoteUrl(remoteUrl: string | undefined, repository: GitHubRepository, apiUrl: string): string {
   if (remoteUrl && /^https?:\/\//i.test(remoteUrl)) return remoteUrl;
   const host = remoteUrl ? (/^(?:[a-z+]+:\/\/)?(?:[^@/]+@)?([^:/]+)/i.exec(remoteUrl)?.[1] ?? 'github.com') : new URL(apiUrl).host.replace(/^api\./, '');
   return `https://${host}/${repository.owner}/${repository.repo}.git`;

@@ -112,7 +112,7 @@ export function readOnlyOpenOptions(context: CliContext, options: KeyOptions): O
 }
 
 /** The loud warning for --ignore-mac: the values may have been changed by someone without the key. */
-export function macWarning(context: CliContext, error: CofferError): void {
+function macWarning(context: CliContext, error: CofferError): void {
   context.stderr.write(
     `coffer: WARNING: ${error.message}\ncoffer: WARNING: --ignore-mac was given, so the values are shown anyway; they may have been tampered with\n`,
   );

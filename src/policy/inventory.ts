@@ -136,7 +136,7 @@ function shapeOf(plan: RecipientPlan): string {
 }
 
 /** How a file's recipients differ from what its environment says; undefined without an environment or metadata. */
-export function compareWithPolicy(config: CofferConfig, file: InventoryFile): KeyDrift | undefined {
+function compareWithPolicy(config: CofferConfig, file: InventoryFile): KeyDrift | undefined {
   if (!file.current || !file.environment) return undefined;
   const wanted = planForEnvironment(config, file.environment.environment);
   const have = new Set(keysOf(file.current));

@@ -20,7 +20,7 @@ export type Policy = { kind: 'coffer'; config: CofferConfig } | { kind: 'sops'; 
 
 export { findPolicyFile, type FindPolicyOptions };
 
-export async function loadCofferConfig(path: string, sources: ConfigSources = nodeConfigSources()): Promise<CofferConfig> {
+async function loadCofferConfig(path: string, sources: ConfigSources = nodeConfigSources()): Promise<CofferConfig> {
   return parseCofferConfig(await readConfigFile(path, sources), path, dirname(path));
 }
 

@@ -67,7 +67,7 @@ export function formatPath(segments: readonly (string | number)[]): string {
 }
 
 /** The key path segments of an ajv instancePath, given the instance (to tell list indexes from keys). */
-export function pathSegments(instance: unknown, pointer: string): (string | number)[] {
+function pathSegments(instance: unknown, pointer: string): (string | number)[] {
   const segments: (string | number)[] = [];
   let node = instance;
   for (const raw of pointer === '' ? [] : pointer.slice(1).split('/')) {

@@ -20,7 +20,7 @@ import { findRepositoryRoot, gitDirectoryOf } from './sources.js';
 /** Bump when what an entry means changes within one coffer version. */
 export const CACHE_FORMAT = 1;
 /** Entries kept at most (a run over some paths keeps older entries up to this). */
-export const MAX_ENTRIES = 20_000;
+const MAX_ENTRIES = 20_000;
 
 /** A file's keyless result. */
 export interface KeylessEntry {

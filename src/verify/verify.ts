@@ -49,7 +49,7 @@ export interface VerifyOptions {
 }
 
 /** Files above this size are reported, not parsed. */
-export const MAX_VERIFY_BYTES = 64 * 1024 * 1024;
+const MAX_VERIFY_BYTES = 64 * 1024 * 1024;
 /** Unclaimed files above this size are not probed for sops metadata. */
 const PROBE_LIMIT = 1024 * 1024;
 const PROBED_STORES = new Set(['yaml', 'json', 'dotenv', 'ini']);
@@ -73,7 +73,7 @@ async function loadPolicy(kind: 'coffer' | 'sops', text: string, name: string, r
 }
 
 /** Whether env turns the caches off (COFFER_NO_CACHE set to anything but "" or "0"). */
-export function cacheDisabledBy(env: Readonly<Record<string, string | undefined>>): boolean {
+function cacheDisabledBy(env: Readonly<Record<string, string | undefined>>): boolean {
   const value = env['COFFER_NO_CACHE'];
   return value !== undefined && value !== '' && value !== '0';
 }

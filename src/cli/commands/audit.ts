@@ -27,7 +27,7 @@ interface AuditOptions extends HistoryCommandOptions, GitHubCommandOptions {
   signatures?: boolean;
 }
 
-export function policyTimelineOf(scope: HistoryScope): PolicyTimeline | undefined {
+function policyTimelineOf(scope: HistoryScope): PolicyTimeline | undefined {
   if (!scope.config) return undefined;
   return createPolicyTimeline(scope.history, relative(scope.repository.dir, scope.config.path).split('\\').join('/'));
 }
@@ -49,7 +49,7 @@ export async function collectAnomalies(scope: HistoryScope, options: { productio
 }
 
 /** A commit's signature checked by `git verify-commit` (gpg, or ssh-keygen with gpg.ssh.allowedSignersFile), with the user's keyring. */
-export function gitSignatureVerifier(context: CliContext, dir: string): (commit: { oid: string }) => Promise<SignatureCheck> {
+function gitSignatureVerifier(context: CliContext, dir: string): (commit: { oid: string }) => Promise<SignatureCheck> {
   return (commit) =>
     new Promise((resolve) => {
       execFile('git', ['verify-commit', '--raw', commit.oid], { cwd: dir, env: { ...context.env }, encoding: 'utf8' }, (error, _stdout, stderr) => {

@@ -117,7 +117,7 @@ async function checkGit(context: CliContext): Promise<DoctorCheck[]> {
   return results;
 }
 
-export async function runDoctor(context: CliContext, options: KeyOptions): Promise<DoctorCheck[]> {
+async function runDoctor(context: CliContext, options: KeyOptions): Promise<DoctorCheck[]> {
   const major = Number(process.versions.node.split('.')[0]);
   const node = major >= 20 ? check('node', 'ok', `node ${process.versions.node}`) : check('node', 'fail', `node ${process.versions.node} is older than 20`, 'install Node.js 20 or later');
   const keys = await checkKeys(context, options);

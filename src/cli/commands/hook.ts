@@ -30,7 +30,7 @@ async function hooksDirectory(top: string): Promise<string> {
   return join(dir, 'hooks');
 }
 
-export function hookScript(command: string, options: HookOptions = {}): string {
+function hookScript(command: string, options: HookOptions = {}): string {
   return `#!/bin/sh
 ${MARKER}
 # Blocks a commit whose staged secrets files fail \`coffer verify\` (plaintext secrets, tampered

@@ -87,7 +87,7 @@ Examples:
 }
 
 /** An event as one line of the log table. */
-export function eventRow(event: KeyEvent): string[] {
+function eventRow(event: KeyEvent): string[] {
   const detail =
     event.event === 'recipients changed'
       ? [...(event.recipientsAdded ?? []).map((key) => `+${shortKey(key)}`), ...(event.recipientsRemoved ?? []).map((key) => `-${shortKey(key)}`)].join(' ')

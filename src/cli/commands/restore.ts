@@ -31,7 +31,7 @@ interface RestoreOptions extends KeyOptions {
 export type RestoreChange = 'changed' | 'added' | 'removed';
 
 /** Key paths whose value differs between two plaintext documents (values are compared, never printed). */
-export function compareDocuments(current: StoreDocument | undefined, restored: StoreDocument): { keyPath: string; change: RestoreChange }[] {
+function compareDocuments(current: StoreDocument | undefined, restored: StoreDocument): { keyPath: string; change: RestoreChange }[] {
   const values = (document: StoreDocument | undefined) => {
     const map = new Map<string, string>();
     if (document) collectLeaves(document.toPlain(), (segments, value) => map.set(formatKeyPath(segments), valueText(value)));

@@ -1,7 +1,7 @@
 // git-crypt repositories: which files `.gitattributes` sends through `filter=git-crypt`, and whether
 // the working tree is unlocked (then those files are plain bytes and import reads them as is).
 import type { Dirent } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { open, readdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { globToRegExp } from '../policy/glob.js';
 import { findRepositoryRoot } from '../verify/sources.js';
@@ -61,29 +61,54 @@ async function readRules(root: string, dir: string): Promise<GitCryptRule[]> {
   return text === undefined ? [] : parseGitAttributes(text, toPosix(relative(root, path)));
 }
 
-/** The rule that makes git-crypt encrypt `file` (an absolute path), or undefined. */
-export async function findGitCryptRule(file: string): Promise<GitCryptRule | undefined> {
-  const root = findRepositoryRoot(dirname(file));
-  if (!root) return undefined;
-  const dirs: string[] = [];
-  for (let dir = dirname(file); ; dir = dirname(dir)) {
-    dirs.unshift(dir);
-    if (dir === root || dirname(dir) === dir) break;
-  }
-  let decided: GitCryptRule | undefined;
-  // Deeper .gitattributes files and later lines override earlier ones, as in git.
-  for (const dir of dirs) {
-    const fromAttributes = toPosix(relative(dir, file));
-    for (const rule of await readRules(root, dir)) {
-      if (matchesAttributePattern(rule.pattern, fromAttributes)) decided = rule;
+/** findGitCryptRule over one shared cache: each `.gitattributes` is read once however many files ask. */
+function createRuleFinder(): (file: string) => Promise<GitCryptRule | undefined> {
+  const rulesByDir = new Map<string, Promise<GitCryptRule[]>>();
+  return async (file) => {
+    const root = findRepositoryRoot(dirname(file));
+    if (!root) return undefined;
+    const dirs: string[] = [];
+    for (let dir = dirname(file); ; dir = dirname(dir)) {
+      dirs.unshift(dir);
+      if (dir === root || dirname(dir) === dir) break;
     }
+    let decided: GitCryptRule | undefined;
+    // Deeper .gitattributes files and later lines override earlier ones, as in git.
+    for (const dir of dirs) {
+      let rules = rulesByDir.get(dir);
+      if (!rules) {
+        rules = readRules(root, dir);
+        rulesByDir.set(dir, rules);
+      }
+      const fromAttributes = toPosix(relative(dir, file));
+      for (const rule of await rules) {
+        if (matchesAttributePattern(rule.pattern, fromAttributes)) decided = rule;
+      }
+    }
+    return decided?.encrypts ? decided : undefined;
+  };
+}
+
+/** The rule that makes git-crypt encrypt `file` (an absolute path), or undefined. */
+export function findGitCryptRule(file: string): Promise<GitCryptRule | undefined> {
+  return createRuleFinder()(file);
+}
+
+/** The first bytes of a file, enough to tell a locked one. */
+async function readHeader(path: string): Promise<Uint8Array> {
+  const handle = await open(path, 'r');
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(LOCKED_HEADER.length), 0, LOCKED_HEADER.length, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
   }
-  return decided?.encrypts ? decided : undefined;
 }
 
 /** Every file under `dir` that git-crypt encrypts, relative to `dir` with `/`. */
 export async function listGitCryptFiles(dir: string): Promise<{ path: string; rule: GitCryptRule; locked: boolean }[]> {
   const found: { path: string; rule: GitCryptRule; locked: boolean }[] = [];
+  const findRule = createRuleFinder();
   const walk = async (current: string) => {
     let entries: Dirent[];
     try {
@@ -97,10 +122,9 @@ export async function listGitCryptFiles(dir: string): Promise<{ path: string; ru
       if (entry.isDirectory()) {
         if (entry.name !== '.git' && entry.name !== 'node_modules') await walk(path);
       } else if (entry.isFile() && entry.name !== '.gitattributes') {
-        const rule = await findGitCryptRule(path);
+        const rule = await findRule(path);
         if (!rule) continue;
-        const head = await readFile(path).then((bytes) => bytes.subarray(0, LOCKED_HEADER.length));
-        found.push({ path: toPosix(relative(dir, path)), rule, locked: isGitCryptLocked(head) });
+        found.push({ path: toPosix(relative(dir, path)), rule, locked: isGitCryptLocked(await readHeader(path)) });
       }
     }
   };

@@ -18,10 +18,10 @@ import {
   indexRecipientKeys,
   lookupEnvironments,
   planForEnvironment,
+  type PolicyRecipient,
   recipientKey,
 } from './coffer-config.js';
 
-/** Directories never searched for secrets files. */
 /** Files above this size are not probed for sops metadata unless an environment claims them. */
 const PROBE_LIMIT = 1024 * 1024;
 
@@ -126,7 +126,8 @@ export interface KeyDrift {
   structure: boolean;
 }
 
-function keysOf(plan: RecipientPlan): string[] {
+/** Every key of a plan, as indexRecipientKeys files them (PGP fingerprints normalised). */
+export function keysOf(plan: RecipientPlan): string[] {
   return plan.groups.flatMap((group) => [...group.age.map((key) => recipientKey(key, 'age')), ...group.pgp.map((key) => recipientKey(key, 'pgp'))]);
 }
 
@@ -188,11 +189,16 @@ export function describeAccess(config: CofferConfig, file: InventoryFile, index 
   };
 }
 
+/** A recipient's keys, as indexRecipientKeys files them. */
+export function keysOfRecipient(recipient: PolicyRecipient): Set<string> {
+  return new Set([...recipient.age.map((key) => recipientKey(key, 'age')), ...recipient.pgp]);
+}
+
 /** What one recipient can read today, and what the policy says they may. */
 export function describeRecipientAccess(config: CofferConfig, inventory: Inventory, name: string): { path: string; environment: string | null; access: string; inPolicy: boolean }[] {
   const recipient = config.recipients.get(name);
   if (!recipient) throw unknownRecipientError(config, name);
-  const keys = new Set([...recipient.age.map((key) => recipientKey(key, 'age')), ...recipient.pgp]);
+  const keys = keysOfRecipient(recipient);
   const rows = [];
   for (const file of inventory.files) {
     const environment = file.environment?.environment;

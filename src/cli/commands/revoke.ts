@@ -11,7 +11,7 @@ import type { StoreDocument } from '../../format/tree.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import { withFileLock } from '../../io/lock.js';
 import { type CofferConfig, parseCofferConfig, planForEnvironment, recipientKey } from '../../policy/coffer-config.js';
-import { type InventoryFile, takeInventory, unknownRecipientError } from '../../policy/inventory.js';
+import { type InventoryFile, keysOf, keysOfRecipient, takeInventory, unknownRecipientError } from '../../policy/inventory.js';
 import { removeRecipientFromPolicy } from '../../policy/policy-edit.js';
 import { requireCofferConfig } from '../../policy/policy-file.js';
 import { type CliContext, note, writeJson } from '../context.js';
@@ -84,14 +84,12 @@ Examples:
       if (!recipient) throw unknownRecipientError(config, name);
       const edit = removeRecipientFromPolicy(config, await readFile(config.path, 'utf8'), name);
       const updated = parseCofferConfig(edit.text, config.path, config.dir);
-      const keys = new Set([...recipient.age.map((key) => recipientKey(key, 'age')), ...recipient.pgp]);
+      const keys = keysOfRecipient(recipient);
       const inventory = await takeInventory(config);
       for (const unmatched of inventory.unmatched) {
         note(context, options.quiet, `coffer: warning: environment "${unmatched.environment}": "${unmatched.pattern}" matches no file`);
       }
-      const readable = inventory.files.filter((file) =>
-        file.current?.groups.some((group) => [...group.age.map((key) => recipientKey(key, 'age')), ...group.pgp.map((key) => recipientKey(key, 'pgp'))].some((key) => keys.has(key))),
-      );
+      const readable = inventory.files.filter((file) => file.current !== undefined && keysOf(file.current).some((key) => keys.has(key)));
       const keyRing = await createKeyRing(context, options, { kind: 'coffer', config });
       const results: { path: string; environment: string | null; keyPaths: string[]; rotated: boolean }[] = [];
       for (const file of readable) {

@@ -1,5 +1,5 @@
 // Test keys and key rings that never look at the developer's own key files.
-import { mkdtempSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KeyRing, RecipientPlan } from '../../src/file/key-ring.js';
@@ -16,9 +16,12 @@ export async function makeTestKey(): Promise<TestKey> {
   return generateAgeIdentity();
 }
 
+// A home directory that does not exist: no default key file, no ~/.ssh key, nothing to clean up.
+const NO_HOME = join(tmpdir(), `coffer-no-home-${randomUUID()}`);
+
 /** A key ring that knows exactly these identities (via SOPS_AGE_KEY) and an empty home directory. */
 export function keyRingFor(...keys: TestKey[]): KeyRing {
-  const home = mkdtempSync(join(tmpdir(), 'coffer-home-'));
+  const home = NO_HOME;
   return createKeyRing({
     env: { SOPS_AGE_KEY: keys.map((key) => key.identity).join('\n'), HOME: home },
     sources: { ...nodeKeySources(), homedir: home, env: { HOME: home } },

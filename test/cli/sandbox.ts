@@ -1,5 +1,6 @@
 // A temp directory to run the CLI in-process: injected stdin/stdout/stderr, cwd and an environment
 // whose HOME points inside the sandbox, so the developer's own keys and .sops.yaml are never used.
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +80,12 @@ export async function createSandbox(): Promise<Sandbox> {
     dispose: () => rm(dir, { recursive: true, force: true }),
   };
 }
+
+/** A fixed author and committer, so commits in a sandbox need no git user config. */
+export const GIT_IDENTITY = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' };
+
+/** Runs git in `dir` as {@link GIT_IDENTITY}; its stdout. */
+export const git = (dir: string, ...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8', env: { ...process.env, ...GIT_IDENTITY } });
 
 /** The `{"error": ...}` object a `--json` run printed on stderr. */
 export function jsonError(result: CliResult): { code: string; message: string; hints: string[]; [key: string]: unknown } {

@@ -1,13 +1,13 @@
 // `coffer verify` end to end in a real temp git repository: clean, keyless, a staged plaintext
 // secret, a tampered byte, a reader outside the environment, SARIF against the 2.1.0 schema, bad
 // schemas and junk input, generation, and the installed pre-commit hook blocking a commit.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCredential } from '../../src/schema/generators.js';
-import { createSandbox, type Sandbox } from './sandbox.js';
+import { createSandbox, GIT_IDENTITY, git, type Sandbox } from './sandbox.js';
 
 const schema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -24,8 +24,6 @@ const schema = {
     api_token: { type: 'string', 'x-coffer': { kind: 'api-token', generate: { prefix: 'tok_' } } },
   },
 };
-
-const git = (dir: string, ...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' } });
 
 describe('coffer verify', () => {
   let sb: Sandbox;
@@ -174,7 +172,7 @@ describe('coffer verify', () => {
     expect(install.code, install.stderr).toBe(0);
     await sb.write('secrets/prod/leak.env', 'TOKEN=plaintext-canary-456\n');
     git(sb.dir, 'add', 'secrets/prod/leak.env');
-    const commit = spawnSync('git', ['commit', '-q', '-m', 'leak'], { cwd: sb.dir, encoding: 'utf8', env: { ...sb.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' } });
+    const commit = spawnSync('git', ['commit', '-q', '-m', 'leak'], { cwd: sb.dir, encoding: 'utf8', env: { ...sb.env, ...GIT_IDENTITY } });
     expect(commit.status).not.toBe(0);
     expect(commit.stderr).toContain('[not-encrypted]');
     expect(git(sb.dir, 'log', '--oneline')).not.toContain('leak');
@@ -183,7 +181,7 @@ describe('coffer verify', () => {
     expect(keyless.code, keyless.stderr).toBe(0);
     expect(keyless.stderr).toContain('verify --staged --keyless');
     expect(await sb.read('.git/hooks/pre-commit')).toMatch(/ verify --staged --keyless\n$/);
-    const again = spawnSync('git', ['commit', '-q', '-m', 'leak'], { cwd: sb.dir, encoding: 'utf8', env: { ...sb.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' } });
+    const again = spawnSync('git', ['commit', '-q', '-m', 'leak'], { cwd: sb.dir, encoding: 'utf8', env: { ...sb.env, ...GIT_IDENTITY } });
     expect(again.status).not.toBe(0);
     expect(again.stderr).toContain('[not-encrypted]');
     expect(again.stdout + again.stderr).toContain('(keyless, staged)');

@@ -7,13 +7,12 @@
 // Whether a run used an entry is observed by "poisoning" the cache file: every entry gets a dated
 // value `poison` that is long overdue, so a file whose entry was used reports rotation-due at
 // key path `poison`, and a file that was checked again does not.
-import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VERSION } from '../../src/version.js';
 import { type VerifyOptions, verifyRepository } from '../../src/verify/verify.js';
-import { createSandbox, type Sandbox } from '../cli/sandbox.js';
+import { createSandbox, git, type Sandbox } from '../cli/sandbox.js';
 
 const schema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -30,8 +29,6 @@ const schema = {
     api_token: { type: 'string', 'x-coffer': { kind: 'api-token', expires: '2030-01-01' } },
   },
 };
-
-const git = (dir: string, ...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' } });
 
 const NOW = new Date();
 const DAY = 24 * 60 * 60 * 1000;

@@ -30,7 +30,7 @@ import {
   saveState,
   setOutput,
 } from './runner.js';
-import { parseSelectors, selectValues } from './selection.js';
+import { type ExportedValue, type Leaf, parseSelectors, selectValues } from './selection.js';
 
 function workingDirectory(runner: Runner): string {
   const base = runner.env['GITHUB_WORKSPACE'] || process.cwd();
@@ -74,7 +74,7 @@ async function runDecrypt(runner: Runner): Promise<void> {
   reportMissing(runner, 'files', expanded.unmatched, failOnMissing);
   const privateDir = await createPrivateDir(runner);
   let keys: KeyRing;
-  let leaves: Awaited<ReturnType<typeof decryptLeaves>>;
+  let leaves: Leaf[];
   try {
     keys = await createIdentityKeyRing(identity, runner.env, privateDir);
     leaves = await decryptLeaves(expanded.files, cwd, keys, describeIdentity(identity));
@@ -106,7 +106,7 @@ async function runDecrypt(runner: Runner): Promise<void> {
   );
 }
 
-async function exportValues(runner: Runner, targets: readonly ExportTarget[], values: Parameters<typeof renderJsonFile>[0], privateDir: string): Promise<void> {
+async function exportValues(runner: Runner, targets: readonly ExportTarget[], values: readonly ExportedValue[], privateDir: string): Promise<void> {
   // Render everything first: a value a target cannot hold fails the step before anything is written.
   const dotenv = targets.includes('dotenv-file') ? renderDotenvFile(values) : undefined;
   const json = targets.includes('json-file') ? renderJsonFile(values) : undefined;

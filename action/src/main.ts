@@ -207,7 +207,8 @@ async function runRotate(runner: Runner): Promise<void> {
   const identity = readInput(runner, 'identity');
   maskIdentity(runner, identity);
   const token = readInput(runner, 'token');
-  addMask(runner, token);
+  // in every rendering, like the identity: the token travels base64-encoded in git's basic auth header
+  for (const mask of masksOf(token)) addMask(runner, mask);
   const dryRun = readBooleanInput(runner, 'dry-run', false);
   const window = readInput(runner, 'window') || '14d';
   const privateDir = await createPrivateDir(runner);

@@ -44,7 +44,6 @@ export interface Inventory {
   unmatched: { environment: string; pattern: string; line: number }[];
 }
 
-
 /** The recipients in a file's metadata, or why there are none. */
 async function readCurrentRecipients(absolute: string, path: string, store: StoreName): Promise<Pick<InventoryFile, 'current' | 'problem'>> {
   let text: string;

@@ -69,7 +69,6 @@ function pemPair(keys: { privateKey: string; publicKey: string }): PlainMap {
   ]);
 }
 
-
 /** A new value of a credential kind: a string, or for key pairs a map with private_key and public_key. */
 export function generateCredential(kind: CredentialKind, parameters: GenerateParameters = {}, where = 'value'): string | PlainMap {
   switch (kind) {

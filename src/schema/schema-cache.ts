@@ -7,7 +7,7 @@
 // loader costs more); it `require`s only ajv's runtime helpers and FORMATS, given here. Entries are
 // written atomically (0600 in a 0700 directory) and used only when they belong to this user and
 // nobody else can write them; anything unusable falls back silently to compiling.
-import { createHash, } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import type { ValidateFunction } from 'ajv';
@@ -76,7 +76,6 @@ function readEntry(path: string, directory: string): CacheEntry | undefined {
     return undefined;
   }
 }
-
 
 function fromEntry(entry: CacheEntry, file: string, values: ValidateFunction | undefined): UserSchema {
   const validateShape = instantiate(entry.shape);

@@ -52,7 +52,6 @@ function loadSync(file: string, limit: number): { size: number | undefined; cont
   }
 }
 
-
 export function worktreeSource(root: string): FileSource {
   return {
     kind: 'worktree',

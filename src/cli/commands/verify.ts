@@ -31,8 +31,9 @@ async function hasIdentity(context: CliContext, options: VerifyCommandOptions): 
   const keyFile = env['SOPS_AGE_KEY_FILE'];
   // resolved here, not with file-access.ts: that module loads file locking and atomic writes, which verify never uses
   if (keyFile && existsSync(resolve(context.cwd, keyFile))) return true;
-  // key handling is imported only when keys may be used: --keyless (pre-commit's usual case) never loads it
-  const { defaultAgeKeyFile } = await import('../../keys/identities.js');
+  // imported only when keys may be used (--keyless, pre-commit's usual case, never gets here); from
+  // identity-sources.ts, which reads no key: identities.ts would load age-encryption for a path
+  const { defaultAgeKeyFile } = await import('../../keys/identity-sources.js');
   const fallback = defaultAgeKeyFile({ env, platform: process.platform, homedir: env['HOME'] ?? '' });
   return fallback !== undefined && existsSync(fallback);
 }

@@ -1,6 +1,6 @@
 // coffer's per-user cache directory and the test every cache file read from it must pass. Caches
 // are only ever a shortcut: a file that fails the test is ignored, never trusted.
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, type Stats, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, type Stats, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 
 /** $XDG_CACHE_HOME/coffer, else ~/.cache/coffer; undefined without a usable home. */
@@ -24,8 +24,10 @@ export function isOwnedAndPrivate(info: Stats): boolean {
 export function readCacheFile(path: string): unknown {
   let fd: number | undefined;
   try {
-    fd = openSync(path, 'r');
-    if (!isOwnedAndPrivate(fstatSync(fd))) return undefined;
+    // non-blocking, so a FIFO put where a cache file belongs cannot stall the command; only a regular file is read
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const info = fstatSync(fd);
+    if (!info.isFile() || !isOwnedAndPrivate(info)) return undefined;
     return JSON.parse(readFileSync(fd, 'utf8')) as unknown;
   } catch {
     return undefined;

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 // The one way caches are written: whole or not at all, private to the user.
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,4 +56,13 @@ describe('readCacheFile', () => {
     chmodSync(shared, 0o600);
     expect(readCacheFile(shared)).toEqual({ a: 1 });
   });
+
+  it('does not wait on a FIFO put where a cache file belongs, and reads no directory', () => {
+    const fifo = join(dir, 'fifo.json');
+    execFileSync('mkfifo', ['-m', '600', fifo]);
+    // a blocking open would hang here until a writer came
+    expect(readCacheFile(fifo)).toBeUndefined();
+    expect(readCacheFile(dir)).toBeUndefined();
+  });
 });
+

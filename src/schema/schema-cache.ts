@@ -14,7 +14,7 @@ import type { ValidateFunction } from 'ajv';
 import equalModule from 'ajv/dist/runtime/equal.js';
 import ucs2lengthModule from 'ajv/dist/runtime/ucs2length.js';
 import validationErrorModule from 'ajv/dist/runtime/validation_error.js';
-import { isOwnedAndPrivate as isTrusted, userCacheDirectory, writeCacheFile } from '../io/user-cache.js';
+import { isOwnedAndPrivate as isTrusted, readCacheFile, userCacheDirectory, writeCacheFile } from '../io/user-cache.js';
 import { VERSION } from '../version.js';
 import { AJV_VERSION } from './ajv-version.js';
 import { FORMATS } from './formats.js';
@@ -66,11 +66,9 @@ function entryPath(directory: string, text: string): string {
 
 function readEntry(path: string, directory: string): CacheEntry | undefined {
   try {
-    const directoryInfo = fs.statSync(directory);
-    const info = fs.statSync(path, { throwIfNoEntry: false });
-    if (!info?.isFile() || !isTrusted(info) || !isTrusted(directoryInfo)) return undefined;
-    const entry = JSON.parse(fs.readFileSync(path, 'utf8')) as CacheEntry;
-    if (typeof entry.root !== 'object' || entry.root === null || typeof entry.shape !== 'string') return undefined;
+    if (!isTrusted(fs.statSync(directory))) return undefined;
+    const entry = readCacheFile(path) as CacheEntry | undefined;
+    if (typeof entry?.root !== 'object' || entry.root === null || typeof entry.shape !== 'string') return undefined;
     return entry;
   } catch {
     return undefined;

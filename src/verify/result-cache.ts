@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
-import { isOwnedAndPrivate, userCacheDirectory, writeCacheFile } from '../io/user-cache.js';
+import { isOwnedAndPrivate, readCacheFile, userCacheDirectory, writeCacheFile } from '../io/user-cache.js';
 import { VERSION } from '../version.js';
 import type { DateFacts, DatedValue } from './dates.js';
 import { type Problem, RULES } from './report.js';
@@ -120,11 +120,10 @@ function emptyFile(): CacheFile {
   return { format: CACHE_FORMAT, version: VERSION, schemas: {}, files: {} };
 }
 
-function readCacheFile(path: string, inUserCache: boolean): CacheFile {
+function readResultFile(path: string, inUserCache: boolean): CacheFile {
   try {
-    const info = fs.statSync(path, { throwIfNoEntry: false });
-    if (!info?.isFile() || !isOwnedAndPrivate(info) || (inUserCache && !isOwnedAndPrivate(fs.statSync(dirname(path))))) return emptyFile();
-    const data = JSON.parse(fs.readFileSync(path, 'utf8')) as unknown;
+    if (inUserCache && !isOwnedAndPrivate(fs.statSync(dirname(path)))) return emptyFile();
+    const data = readCacheFile(path);
     if (!isObject(data) || data['format'] !== CACHE_FORMAT || data['version'] !== VERSION || !isObject(data['schemas']) || !isObject(data['files'])) return emptyFile();
     const policy = data['policy'];
     return {
@@ -156,7 +155,7 @@ function keep<T>(previous: Record<string, T>, used: Map<string, T>, partial: boo
  * are kept (up to MAX_ENTRIES); after a whole run only the entries it used remain.
  */
 export function openVerifyCache(location: { path: string; inUserCache: boolean }, options: { partial: boolean }): VerifyCache {
-  const data = readCacheFile(location.path, location.inUserCache);
+  const data = readResultFile(location.path, location.inUserCache);
   const usedFiles = new Map<string, KeylessEntry>();
   const usedSchemas = new Map<string, SchemaEntry>();
   let changed = false;

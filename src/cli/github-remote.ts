@@ -17,7 +17,7 @@ export interface GitHubCommandOptions {
 
 export function addGitHubOptions(command: Command, push = true): Command {
   command
-    .option('--token <token>', 'GitHub token (default: GITHUB_TOKEN); needs contents: write and pull-requests: write')
+    .option('--token <token>', 'GitHub token (default: GITHUB_TOKEN, which keeps it out of the process list); needs contents: write and pull-requests: write')
     .option('--api-url <url>', 'GitHub API URL for GitHub Enterprise Server, e.g. https://HOST/api/v3 (default: GITHUB_API_URL or https://api.github.com)');
   if (push) command.option('--no-push', 'commit on the branch locally; no push and no pull request');
   return command;

@@ -74,25 +74,19 @@ export function buildProgram(context: CliContext, registers: readonly RegisterCo
   const outputError = (text: string, write: (text: string) => void) => {
     if (!json) write(text);
   };
+  const output = { writeOut: (text: string) => context.stdout.write(text), writeErr: (text: string) => context.stderr.write(text), outputError };
   const program: Command = new Command('coffer')
     .description('git-backed, SOPS-compatible encrypted secrets: values encrypted, keys in clear')
     .version(VERSION, '-V, --version')
     .showHelpAfterError(json ? false : '(run with --help for usage)')
     .addHelpText('after', EXIT_CODE_HELP)
-    .configureOutput({
-      writeOut: (text) => context.stdout.write(text),
-      writeErr: (text) => context.stderr.write(text),
-      outputError,
-    })
+    .configureOutput(output)
     .enablePositionalOptions()
     .exitOverride();
   for (const register of registers) register(program, context);
   for (const command of program.commands) {
-    command.exitOverride().configureOutput({
-      writeOut: (text) => context.stdout.write(text),
-      writeErr: (text) => context.stderr.write(text),
-      outputError,
-    });
+    // a command added with addCommand() does not inherit these
+    command.exitOverride().configureOutput(output);
   }
   return program;
 }
